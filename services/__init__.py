@@ -1,0 +1,1 @@
+"""Clean-Tracks services: gateway, catalog, transcriber and censor."""

@@ -1,0 +1,1 @@
+"""The catalog: owns Postgres (word lists, words, settings, job records, statistics)."""

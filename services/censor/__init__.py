@@ -1,0 +1,1 @@
+"""The censor service: DSP and the job worker."""

@@ -1,0 +1,111 @@
+"""The censor job pipeline as a pure core: decode, transcribe, match, render, encode.
+
+Transport comes in through the constructor arguments: a transcribe function and a progress
+callback. Nothing here knows about NATS, gRPC or the blob store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from services.censor import dsp
+from services.censor.matching import Match, Matcher, Token
+from services.common import media
+from services.common.wordlists import WordEntry
+
+__all__ = ["CensorRequest", "CensorResult", "Progress", "Transcribe", "run_censor"]
+
+# (pcm mono 16 kHz, duration, hotwords) -> tokens and progress percentages, as they come.
+Transcribe = Callable[[np.ndarray, float, Sequence[str]], AsyncIterator[Token | float]]
+Progress = Callable[[str, float, str], Awaitable[None]]
+
+# Whisper's word times are estimates; a small margin keeps the edges of a word inaudible.
+_PAD_BEFORE = 0.05
+_PAD_AFTER = 0.08
+
+
+@dataclass(frozen=True)
+class CensorRequest:
+    input_path: Path
+    output_path: Path
+    entries: Sequence[WordEntry]
+    method: str
+    min_severity: str
+    output_format: str | None = None
+    bitrate: str | None = None
+    preserve_metadata: bool = True
+
+
+@dataclass(frozen=True)
+class CensorResult:
+    output_path: Path
+    output_kind: str
+    duration: float
+    words: list[Token]
+    matches: list[Match]
+    spans: list[dsp.Span]
+
+
+async def run_censor(
+    request: CensorRequest, transcribe: Transcribe, progress: Progress
+) -> CensorResult:
+    """Runs one job from the input file to the encoded output file.
+
+    Raises:
+        InvalidArgument: for input that cannot be decoded or encoded as asked.
+    """
+    await progress("decode", 0.0, "Decoding audio...")
+    info = await asyncio.to_thread(media.probe, request.input_path)
+    audio = await asyncio.to_thread(media.decode, request.input_path)
+    mono = await asyncio.to_thread(media.to_mono_16k, audio.samples, audio.sample_rate)
+    await progress("decode", 100.0, "Audio decoded")
+
+    await progress("transcription", 0.0, "Transcribing audio...")
+    hotwords = sorted({e.word for e in request.entries if " " not in e.word})
+    words: list[Token] = []
+    async for item in transcribe(mono, audio.duration, hotwords):
+        if isinstance(item, Token):
+            words.append(item)
+        else:
+            await progress("transcription", float(item), "Transcribing audio...")
+    await progress("transcription", 100.0, f"Transcribed {len(words)} words")
+
+    await progress("matching", 0.0, "Matching words against the list...")
+    matches = Matcher(request.entries, request.min_severity).match(words)
+    spans = dsp.merge_spans(
+        [dsp.Span(max(0.0, m.start - _PAD_BEFORE), m.end + _PAD_AFTER) for m in matches],
+        duration=audio.duration,
+    )
+    await progress("matching", 100.0, f"Found {len(matches)} words to censor")
+
+    await progress("rendering", 0.0, f"Censoring {len(spans)} spans...")
+    rendered = await asyncio.to_thread(
+        dsp.render, audio.samples, audio.sample_rate, spans, request.method
+    )
+    await progress("rendering", 100.0, "Rendered")
+
+    await progress("encoding", 0.0, "Encoding output...")
+    await asyncio.to_thread(
+        media.encode,
+        rendered,
+        audio.sample_rate,
+        request.input_path,
+        request.output_path,
+        output_format=request.output_format or None,
+        bitrate=request.bitrate or None,
+        preserve_metadata=request.preserve_metadata,
+    )
+    await progress("encoding", 100.0, "Encoded")
+    return CensorResult(
+        output_path=request.output_path,
+        output_kind=(request.output_format or info.kind),
+        duration=audio.duration,
+        words=words,
+        matches=matches,
+        spans=spans,
+    )

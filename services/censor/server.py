@@ -1,0 +1,75 @@
+"""The censor worker process: wiring only (settings, NATS, gRPC clients, health, shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+import nats
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from cleantracks_proto import catalog_pb2_grpc, transcriber_pb2_grpc
+from services.censor.settings import CensorSettings
+from services.censor.worker import CensorWorker
+from services.common.blobstore import NatsBlobStore
+from services.common.grpc_util import CHANNEL_OPTIONS
+from services.common.jobqueue import ensure_queue
+from services.common.logging_setup import configure_logging
+
+__all__ = ["main", "serve"]
+
+logger = logging.getLogger(__name__)
+
+
+async def serve(settings: CensorSettings) -> None:
+    """Works jobs until SIGTERM or SIGINT; the job in hand is finished before stopping."""
+    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    js = nc.jetstream(timeout=30)  # a busy 2-core box can take seconds to answer
+    await ensure_queue(js, ack_wait=settings.ack_wait_seconds, max_deliver=settings.max_deliver)
+    catalog_channel = grpc.aio.insecure_channel(settings.catalog_address, options=CHANNEL_OPTIONS)
+    transcriber_channel = grpc.aio.insecure_channel(
+        settings.transcriber_address, options=CHANNEL_OPTIONS
+    )
+    worker = CensorWorker(
+        nc=nc,
+        js=js,
+        blobs=await NatsBlobStore.open(js, settings.blob_bucket),
+        catalog=catalog_pb2_grpc.CatalogStub(catalog_channel),
+        transcriber=transcriber_pb2_grpc.TranscriberStub(transcriber_channel),
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=settings.max_deliver,
+        work_dir=settings.work_dir,
+    )
+    server = grpc.aio.server()
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    logger.info("censor worker running; health on port %s", port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    workers = [asyncio.create_task(worker.run(stop)) for _ in range(settings.concurrency)]
+    await stop.wait()
+    logger.info("censor worker stopping after the job in hand")
+    await health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    await asyncio.wait(workers, timeout=settings.grace_seconds)
+    await server.stop(1)
+    await catalog_channel.close()
+    await transcriber_channel.close()
+    await nc.drain()
+
+
+def main() -> None:
+    settings = CensorSettings()
+    configure_logging(json_lines=settings.log_json)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Code shared by several services: domain errors, word-list types, gRPC helpers."""

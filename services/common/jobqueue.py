@@ -1,0 +1,134 @@
+"""The JetStream work queue of jobs and the NATS subjects of their progress events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError, NotFoundError
+
+__all__ = [
+    "CENSOR_CONSUMER",
+    "CENSOR_SUBJECT",
+    "STREAM",
+    "CensorJob",
+    "JobEvent",
+    "enqueue",
+    "ensure_queue",
+    "progress_subject",
+    "queue_depth",
+]
+
+STREAM = "CLEANTRACKS_JOBS"
+CENSOR_SUBJECT = "jobs.censor"
+CENSOR_CONSUMER = "censor-workers"
+PROGRESS_PREFIX = "progress"
+
+
+@dataclass(frozen=True)
+class CensorJob:
+    """What a censor worker needs to run one job; the catalog's record holds the rest."""
+
+    job_id: str
+    input_key: str
+    input_filename: str
+    word_list_id: int
+    censor_method: str
+    min_severity: str
+    user_id: str = "default"
+    output_format: str = ""
+    bitrate: str = ""
+    preserve_metadata: bool = True
+    whisper_model: str = ""
+    use_gpu: bool = True
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CensorJob:
+        """Parses a queued job; unknown keys from a newer gateway are ignored."""
+        raw = json.loads(data)
+        known = {f: raw[f] for f in cls.__dataclass_fields__ if f in raw}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """A progress, completion or failure event of one job, published on progress.<job_id>."""
+
+    job_id: str
+    type: str  # progress, completed, failed
+    stage: str = ""
+    percent: float = 0.0
+    message: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    timestamp: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> JobEvent:
+        raw = json.loads(data)
+        return cls(**{f: raw[f] for f in cls.__dataclass_fields__ if f in raw})
+
+
+def progress_subject(job_id: str) -> str:
+    return f"{PROGRESS_PREFIX}.{job_id}"
+
+
+async def ensure_queue(
+    js: JetStreamContext, *, ack_wait: float = 60.0, max_deliver: int = 5
+) -> None:
+    """Creates the work-queue stream and the durable censor consumer where missing.
+
+    A message stays on the queue until a worker acknowledges it; a worker that dies leaves it
+    to be redelivered to another once ``ack_wait`` passes without a heartbeat.
+    """
+    config = api.StreamConfig(
+        name=STREAM,
+        subjects=[CENSOR_SUBJECT, "jobs.denoise"],
+        retention=api.RetentionPolicy.WORK_QUEUE,
+        storage=api.StorageType.FILE,
+        duplicate_window=600.0,
+    )
+    try:
+        await js.stream_info(STREAM)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            pass  # created concurrently by another process
+    consumer = api.ConsumerConfig(
+        durable_name=CENSOR_CONSUMER,
+        filter_subject=CENSOR_SUBJECT,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=max_deliver,
+    )
+    try:
+        await js.consumer_info(STREAM, CENSOR_CONSUMER)
+    except NotFoundError:
+        try:
+            await js.add_consumer(STREAM, consumer)
+        except BadRequestError:
+            pass
+
+
+async def enqueue(js: JetStreamContext, job: CensorJob) -> int:
+    """Puts a job on the queue, deduplicated by job id; returns its stream sequence."""
+    ack = await js.publish(
+        CENSOR_SUBJECT, job.to_json(), stream=STREAM, headers={"Nats-Msg-Id": job.job_id}
+    )
+    return int(ack.seq)
+
+
+async def queue_depth(js: JetStreamContext) -> int:
+    """Jobs waiting or in flight on the censor consumer."""
+    info = await js.consumer_info(STREAM, CENSOR_CONSUMER)
+    return int((info.num_pending or 0) + (info.num_ack_pending or 0))

@@ -1,0 +1,1 @@
+"""The transcriber: faster-whisper behind gRPC, streaming words with timestamps."""

@@ -1,0 +1,456 @@
+"""The transcriber's core: faster-whisper words and progress as events, no transport imports."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel
+
+from services.common.errors import FailedPrecondition, InvalidArgument
+
+__all__ = [
+    "DEVICES",
+    "SAMPLE_RATE",
+    "Event",
+    "Info",
+    "LoadedModel",
+    "ModelCache",
+    "ModelLoader",
+    "Progress",
+    "Transcriber",
+    "WordResult",
+]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+DEVICES = ("auto", "cpu", "cuda")
+_MIN_SECONDS = 0.1
+# Hotwords go into every window's prompt and, as the initial prompt, into the first one
+# again; Whisper's context is 448 tokens, so each copy is capped to leave room for the text.
+_HOTWORD_TOKEN_BUDGET = 96
+# The last seconds of the audio are decoded without hotwords (see Transcriber.transcribe).
+_TAIL_SECONDS = 3.0
+_RELOOK_SECONDS = 1.0
+_FRAME_SECONDS = 0.01
+_WINDOW_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Info:
+    """What the transcription runs with; the first event of every transcription."""
+
+    language: str
+    language_probability: float
+    model: str
+    device: str
+    compute_type: str
+
+
+@dataclass(frozen=True)
+class WordResult:
+    """One recognised word; times in seconds of the source (offset added)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far decoding got: percent of the source, and seconds of it processed."""
+
+    percent: float
+    processed_seconds: float
+
+
+Event = Info | WordResult | Progress
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A loaded Whisper model and where it runs."""
+
+    whisper: Any
+    name: str
+    device: str
+    compute_type: str
+
+
+ModelLoader = Callable[[str, str, str], Any]
+"""Loads a model: (folder or hub name, "cpu" or "cuda", compute type) -> a WhisperModel."""
+
+
+def _whisper_loader(cpu_threads: int) -> ModelLoader:
+    def load(model: str, device: str, compute_type: str) -> Any:
+        return WhisperModel(
+            model,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            # Hub names only reach here when downloads are allowed (see resolve_model).
+            local_files_only=False,
+        )
+
+    return load
+
+
+def _cuda_compute_type() -> str:
+    try:
+        supported = ctranslate2.get_supported_compute_types("cuda")
+    except RuntimeError:
+        return "float16"
+    return "float16" if "float16" in supported else "float32"
+
+
+def _warm_up(whisper: Any) -> None:
+    """Encodes and decodes a second of silence, so missing CUDA libraries fail at load."""
+    segments, _ = whisper.transcribe(
+        np.zeros(SAMPLE_RATE, dtype=np.float32),
+        language="en",
+        beam_size=1,
+        temperature=0.0,
+        max_new_tokens=4,
+        without_timestamps=True,
+    )
+    for _segment in segments:
+        pass
+
+
+class ModelCache:
+    """Loads each (model, device) once per process and hands out the same instance; thread-safe.
+
+    ``device="auto"`` means CUDA with float16 when CTranslate2 sees a GPU, else the
+    CPU with int8, as in faster-whisper. A GPU that fails to load a model under
+    "auto" (missing cuBLAS or cuDNN, say) is logged and the CPU is used instead.
+    """
+
+    def __init__(
+        self,
+        resolve: Callable[[str], str],
+        *,
+        load: ModelLoader | None = None,
+        cpu_threads: int = 0,
+        cuda_device_count: Callable[[], int] = ctranslate2.get_cuda_device_count,
+    ) -> None:
+        """Args:
+        resolve: Turns a model name into a folder or hub name (``resolve_model``
+            with the models folder bound); raises domain errors.
+        load: Builds a model; faster-whisper's ``WhisperModel`` by default.
+        cpu_threads: CTranslate2 threads on the CPU; 0 lets it choose.
+        cuda_device_count: How many CUDA devices CTranslate2 sees.
+        """
+        self._resolve = resolve
+        self._load = load or _whisper_loader(cpu_threads)
+        self._cuda_device_count = cuda_device_count
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._models: dict[tuple[str, str], LoadedModel] = {}
+        self._cuda_usable: bool | None = None
+
+    def get(self, model: str, device: str) -> LoadedModel:
+        """Returns the model loaded on the device, loading it on first use.
+
+        Args:
+            model: A model name as ``resolve`` takes it ("" for the default).
+            device: "auto", "cpu" or "cuda".
+
+        Returns:
+            The cached model with the device and compute type it runs on.
+        """
+        device = device.strip().lower() or "auto"
+        if device not in DEVICES:
+            raise InvalidArgument(f"device must be one of {', '.join(DEVICES)}, not '{device}'")
+        name = model.strip()
+        source = self._resolve(name)
+        if device == "cuda":
+            if self._cuda_device_count() == 0:
+                raise FailedPrecondition("device 'cuda' was requested but no CUDA GPU is available")
+            return self._get(name, source, "cuda")
+        if device == "auto" and self._cuda_usable is not False and self._cuda_device_count() > 0:
+            try:
+                return self._get(name, source, "cuda")
+            except FailedPrecondition as exc:
+                logger.warning("GPU unusable, falling back to the CPU: %s", exc.message)
+                self._cuda_usable = False
+        return self._get(name, source, "cpu")
+
+    def _get(self, name: str, source: str, device: str) -> LoadedModel:
+        key = (source, device)
+        with self._lock:
+            cached = self._models.get(key)
+            if cached is not None:
+                return cached
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                cached = self._models.get(key)
+            if cached is not None:
+                return cached
+            loaded = self._load_model(name, source, device)
+            with self._lock:
+                self._models[key] = loaded
+            return loaded
+
+    def _load_model(self, name: str, source: str, device: str) -> LoadedModel:
+        compute_type = _cuda_compute_type() if device == "cuda" else "int8"
+        started = time.perf_counter()
+        try:
+            whisper = self._load(source, device, compute_type)
+            if device == "cuda":
+                _warm_up(whisper)
+        except Exception as exc:  # noqa: BLE001 - CTranslate2 and the hub raise many kinds
+            raise FailedPrecondition(
+                f"cannot load Whisper model '{name or source}' on {device}: {exc}"
+            ) from exc
+        compute_type = getattr(getattr(whisper, "model", None), "compute_type", compute_type)
+        logger.info(
+            "loaded Whisper model %s on %s (%s) in %.1f s",
+            source,
+            device,
+            compute_type,
+            time.perf_counter() - started,
+        )
+        return LoadedModel(whisper=whisper, name=name, device=device, compute_type=compute_type)
+
+
+def _clean_hotwords(hotwords: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    words = []
+    for word in hotwords:
+        word = " ".join(word.split())
+        if word and word.lower() not in seen:
+            seen.add(word.lower())
+            words.append(word)
+    return words
+
+
+def _hotword_text(whisper: Any, words: list[str]) -> str | None:
+    """Joins the hotwords into a prompt that fits the token budget; None when there are none."""
+    tokenizer = getattr(whisper, "hf_tokenizer", None)
+    kept: list[str] = []
+    used = 0
+    for word in words:
+        piece = f" {word},"
+        cost = len(tokenizer.encode(piece, add_special_tokens=False).ids) if tokenizer else 4
+        if used + cost > _HOTWORD_TOKEN_BUDGET:
+            logger.debug("hotwords cut to %s of %s to fit the prompt", len(kept), len(words))
+            break
+        kept.append(word)
+        used += cost
+    return ", ".join(kept) if kept else None
+
+
+def _check_seconds(name: str, value: float | None) -> None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise InvalidArgument(f"{name} must be a finite number of seconds >= 0, not {value}")
+
+
+class _Meter:
+    """Turns positions in this audio into Progress events that only ever rise."""
+
+    def __init__(self, *, seconds: float, duration: float | None, offset: float) -> None:
+        self.seconds = seconds
+        self.duration = duration
+        self.offset = offset
+        self._percent = -1.0
+
+    def at(self, processed: float) -> Progress | None:
+        processed = min(max(processed, 0.0), self.seconds)
+        if self.duration:  # relative to the whole source this audio is part of
+            percent = (self.offset + processed) / self.duration * 100
+        else:
+            percent = processed / self.seconds * 100 if self.seconds else 100.0
+        percent = min(100.0, max(0.0, percent))
+        if percent <= self._percent:
+            return None
+        self._percent = percent
+        return Progress(percent=percent, processed_seconds=self.offset + processed)
+
+    def end(self) -> Progress:
+        final = self.at(self.seconds)
+        percent = max(self._percent, 0.0)
+        return final or Progress(percent=percent, processed_seconds=self.offset + self.seconds)
+
+
+class Transcriber:
+    """Transcribes 16 kHz mono float32 audio into words with timestamps, streamed as events."""
+
+    def __init__(self, models: ModelCache, *, beam_size: int = 5) -> None:
+        """Args:
+        models: Where models are loaded and cached.
+        beam_size: Beam width of the decoder.
+        """
+        self._models = models
+        self._beam_size = beam_size
+
+    def preload(self, *, model: str, device: str) -> LoadedModel:
+        """Loads a model ahead of the first request.
+
+        Args:
+            model: A model name or folder ("" for the bundled base).
+            device: "auto", "cpu" or "cuda".
+
+        Returns:
+            The loaded model with the device and compute type it runs on.
+        """
+        return self._models.get(model, device)
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        model: str,
+        device: str,
+        language: str | None,
+        hotwords: Sequence[str],
+        duration: float | None,
+        offset: float,
+    ) -> Iterator[Event]:
+        """Yields Info, then each segment's words followed by a Progress, as decoding goes.
+
+        Every word is kept (no voice-activity filter) so a censor misses none; closing
+        the iterator stops decoding after the current segment.
+
+        Args:
+            audio: Mono float32 samples at 16 kHz.
+            model: A model name or folder ("" for the bundled base).
+            device: "auto", "cpu" or "cuda".
+            language: An ISO 639-1 code, or None to detect it.
+            hotwords: Words to prefer over near-homophones.
+            duration: Length in seconds of the whole source, when this audio is a
+                part of it; progress is then relative to the source. None: this audio.
+            offset: Where this audio starts in the source, in seconds; added to
+                every time.
+
+        Returns:
+            An iterator of Info, WordResult and Progress events; the last is a Progress.
+        """
+        samples = np.asarray(audio, dtype=np.float32)
+        if samples.ndim != 1:
+            raise InvalidArgument(f"audio must be mono (one dimension), not shape {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise InvalidArgument("audio holds NaN or infinite samples")
+        _check_seconds("duration", duration)
+        _check_seconds("offset", offset)
+        loaded = self._models.get(model, device)
+        whisper = loaded.whisper
+        language = (language or "").strip().lower() or None
+        if language is not None and language not in whisper.supported_languages:
+            raise InvalidArgument(f"language '{language}' is not supported by the model")
+        seconds = samples.shape[0] / SAMPLE_RATE
+        meter = _Meter(seconds=seconds, duration=duration, offset=offset)
+        model_name = model.strip() or "base"
+
+        if seconds < _MIN_SECONDS:
+            yield Info(
+                language=language or "",
+                language_probability=1.0 if language else 0.0,
+                model=model_name,
+                device=loaded.device,
+                compute_type=loaded.compute_type,
+            )
+            yield meter.end()
+            return
+
+        prompt = _hotword_text(whisper, _clean_hotwords(hotwords))
+        segments, info = self._decode(whisper, samples, language=language, prompt=prompt)
+        yield Info(
+            language=info.language,
+            language_probability=float(info.language_probability),
+            model=model_name,
+            device=loaded.device,
+            compute_type=loaded.compute_type,
+        )
+        guard = seconds - _TAIL_SECONDS if prompt else None
+        stop = yield from _events(segments, meter, stop_after=guard)
+        if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
+            # With hotwords in the prompt Whisper "hears" them in the near-silence after
+            # the last word when it looks there again, and retries that window at every
+            # temperature: measured on a 3 s clip, a phantom "fuck" and 6x the time. So
+            # the rest is decoded without them, at one temperature; a remainder under a
+            # second that the last window saw whole is not looked at again.
+            tail, _ = self._decode(
+                whisper,
+                samples,
+                language=info.language,
+                prompt=None,
+                clip=(stop.at, seconds),
+                temperature=0.0,
+            )
+            yield from _events(tail, meter, stop_after=None)
+        yield meter.end()
+
+    def _decode(
+        self,
+        whisper: Any,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        prompt: str | None,
+        clip: tuple[float, float] | None = None,
+        temperature: float | None = None,
+    ) -> tuple[Iterator[Any], Any]:
+        extra = {} if temperature is None else {"temperature": temperature}
+        return whisper.transcribe(  # type: ignore[no-any-return]
+            samples,
+            language=language,
+            beam_size=self._beam_size,
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            hotwords=prompt,
+            initial_prompt=prompt,
+            clip_timestamps=list(clip) if clip else "0",
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Where a decoding pass stopped, and whether its last window reached the audio's end."""
+
+    at: float
+    saw_end: bool
+
+
+def _events(
+    segments: Iterator[Any], meter: _Meter, *, stop_after: float | None
+) -> Generator[Event, None, _Stop | None]:
+    """Yields each segment's words and a Progress.
+
+    With stop_after, stops after the first segment that ends past it, before Whisper
+    decodes another window, and says where the undecoded rest starts.
+    """
+    try:
+        for segment in segments:
+            for word in segment.words or ():
+                text = word.word.strip()
+                if text:
+                    yield WordResult(
+                        text=text,
+                        start=meter.offset + float(word.start),
+                        end=meter.offset + float(word.end),
+                        probability=min(1.0, max(0.0, float(word.probability))),
+                    )
+            step = meter.at(float(segment.end))
+            if step is not None:
+                yield step
+            if stop_after is not None and segment.end >= stop_after:
+                # Segment.seek is the start of its 30 s window, in 10 ms feature frames.
+                window_end = getattr(segment, "seek", 0) * _FRAME_SECONDS + _WINDOW_SECONDS
+                return _Stop(at=float(segment.end), saw_end=window_end >= meter.seconds)
+    finally:
+        close = getattr(segments, "close", None)
+        if close is not None:
+            close()
+    return None

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: synthesized speech with exact ground truth, media fixtures."""

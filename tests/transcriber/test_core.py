@@ -1,0 +1,272 @@
+"""The core on the real Whisper base with piper speech, and its model cache with fake loaders."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import ctranslate2
+import numpy as np
+import pytest
+
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.transcriber.core import (
+    SAMPLE_RATE,
+    Event,
+    Info,
+    ModelCache,
+    Progress,
+    Transcriber,
+    WordResult,
+)
+
+FOX = "The quick brown fox jumps over the lazy dog."
+
+
+def normalize(word: str) -> str:
+    return re.sub(r"[^a-z0-9']", "", word.lower())
+
+
+def run(transcriber: Transcriber, audio: np.ndarray, **options: Any) -> list[Event]:
+    kwargs: dict[str, Any] = {
+        "model": "base",
+        "device": "auto",
+        "language": None,
+        "hotwords": [],
+        "duration": None,
+        "offset": 0.0,
+    }
+    kwargs.update(options)
+    return list(transcriber.transcribe(audio, **kwargs))
+
+
+def words_of(events: list[Event]) -> list[WordResult]:
+    return [e for e in events if isinstance(e, WordResult)]
+
+
+@pytest.fixture(scope="module")
+def fox_events(transcriber: Transcriber, fox: np.ndarray) -> list[Event]:
+    return run(transcriber, fox)
+
+
+def test_fox_words_come_back_in_order_with_times(fox_events: list[Event], fox: np.ndarray) -> None:
+    info = fox_events[0]
+    assert isinstance(info, Info)
+    assert (info.language, info.model) == ("en", "base")
+    words = words_of(fox_events)
+    heard = [normalize(w.text) for w in words]
+    said = [normalize(w) for w in FOX.split()]
+    assert sum(1 for w in said if w in heard) >= 7, heard
+    matched = [w for w in heard if w in said]
+    assert matched == [w for w in said if w in matched], "words out of order"
+    clip_seconds = fox.shape[0] / SAMPLE_RATE
+    for previous, word in zip([None, *words], words, strict=False):
+        assert 0 <= word.start < word.end <= clip_seconds + 0.05
+        assert 0.0 <= word.probability <= 1.0
+        assert word.text == word.text.strip()
+        if previous is not None:
+            assert word.start >= previous.start
+            assert word.start >= previous.end - 1e-6
+
+
+def test_progress_rises_to_100_after_the_words(fox_events: list[Event], fox: np.ndarray) -> None:
+    progress = [e for e in fox_events if isinstance(e, Progress)]
+    percents = [p.percent for p in progress]
+    assert percents == sorted(percents)
+    assert percents[-1] == 100.0
+    assert isinstance(fox_events[-1], Progress)
+    assert progress[-1].processed_seconds == pytest.approx(fox.shape[0] / SAMPLE_RATE)
+
+
+def test_offset_shifts_every_time(
+    transcriber: Transcriber, fox: np.ndarray, fox_events: list[Event]
+) -> None:
+    shifted = run(transcriber, fox, offset=120.0, duration=120.0 + fox.shape[0] / SAMPLE_RATE)
+    before, after = words_of(fox_events), words_of(shifted)
+    assert [w.text for w in after] == [w.text for w in before]
+    for a, b in zip(before, after, strict=True):
+        assert b.start == pytest.approx(a.start + 120.0)
+        assert b.end == pytest.approx(a.end + 120.0)
+    progress = [e for e in shifted if isinstance(e, Progress)]
+    assert progress[0].percent > 97.0  # 120 s of a 123 s source were already done
+    assert progress[-1].percent == pytest.approx(100.0)
+    assert progress[-1].processed_seconds == pytest.approx(120.0 + fox.shape[0] / SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("samples", [0, 800])
+def test_empty_or_tiny_audio_gives_info_and_100_percent(
+    transcriber: Transcriber, samples: int
+) -> None:
+    events = run(transcriber, np.zeros(samples, dtype=np.float32), language="en")
+    assert [type(e) for e in events] == [Info, Progress]
+    assert events[0].language == "en"  # type: ignore[union-attr]
+    assert events[1].percent == 100.0  # type: ignore[union-attr]
+
+
+def test_auto_device_matches_the_machine(fox_events: list[Event]) -> None:
+    info = fox_events[0]
+    assert isinstance(info, Info)
+    if ctranslate2.get_cuda_device_count() > 0:
+        assert (info.device, info.compute_type) == ("cuda", "float16")
+    else:  # CTranslate2 reports int8 weights with float32 activations as int8_float32
+        assert info.device == "cpu" and info.compute_type.startswith("int8")
+
+
+def test_bad_input_is_invalid(transcriber: Transcriber) -> None:
+    second = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    with pytest.raises(InvalidArgument, match="language 'xx'"):
+        run(transcriber, second, language="xx")
+    with pytest.raises(InvalidArgument, match="mono"):
+        run(transcriber, np.zeros((2, SAMPLE_RATE), dtype=np.float32))
+    with pytest.raises(InvalidArgument, match="NaN"):
+        run(transcriber, np.full(SAMPLE_RATE, np.nan, dtype=np.float32))
+    with pytest.raises(InvalidArgument, match="offset"):
+        run(transcriber, second, offset=-1.0)
+    with pytest.raises(InvalidArgument, match="device"):
+        run(transcriber, second, device="tpu")
+    with pytest.raises(NotFound, match="large-v3"):
+        run(transcriber, second, model="large-v3")
+
+
+# The cache and the decoding options, through the same constructor door with fakes.
+
+
+@dataclass
+class FakeWhisper:
+    source: str
+    device: str
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    supported_languages: tuple[str, ...] = ("en",)
+    hf_tokenizer: None = None
+    first_start: float = 0.5
+
+    def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[Iterator[Any], Any]:
+        """One word at 0.5-0.9 s, or with clip_timestamps a word at the clip's start."""
+        if self.device == "cuda":  # as when cuBLAS is missing: loads, fails on first use
+            raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+        self.calls.append(options)
+        clip = options.get("clip_timestamps", "0")
+        start = self.first_start if clip == "0" else clip[0] + 0.1
+        word = SimpleNamespace(word=" Hello,", start=start, end=start + 0.4, probability=1.2)
+        seek = 0 if clip == "0" else int(clip[0] * 100)
+        segment = SimpleNamespace(seek=seek, start=start, end=start + 0.5, words=[word])
+        return iter([segment]), SimpleNamespace(language="en", language_probability=0.5)
+
+
+@dataclass
+class FakeLoader:
+    loads: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __call__(self, source: str, device: str, compute_type: str) -> FakeWhisper:
+        self.loads.append((source, device, compute_type))
+        return FakeWhisper(source, device)
+
+
+def _resolve(name: str) -> str:
+    return "/models/whisper-base" if name in ("", "base") else f"/models/{name}"
+
+
+def test_each_model_and_device_loads_once_across_threads() -> None:
+    loader = FakeLoader()
+    cache = ModelCache(_resolve, load=loader, cuda_device_count=lambda: 0)
+    got: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda n=name: got.append(cache.get(n, "auto")))
+        for name in ["", "base", "base", "small"] * 4
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(loader.loads) == [
+        ("/models/small", "cpu", "int8"),
+        ("/models/whisper-base", "cpu", "int8"),
+    ]
+    assert len({id(m.whisper) for m in got}) == 2
+
+
+def test_auto_falls_back_to_the_cpu_when_the_gpu_cannot_run() -> None:
+    loader = FakeLoader()
+    cache = ModelCache(_resolve, load=loader, cuda_device_count=lambda: 1)
+    loaded = cache.get("base", "auto")
+    assert (loaded.device, loaded.compute_type) == ("cpu", "int8")
+    assert cache.get("base", "auto") is loaded
+    with pytest.raises(FailedPrecondition, match="libcublas"):
+        cache.get("base", "cuda")
+
+
+def test_forced_cuda_without_a_gpu_fails_clearly() -> None:
+    cache = ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0)
+    with pytest.raises(FailedPrecondition, match="no CUDA GPU"):
+        cache.get("base", "cuda")
+    assert cache.get("base", "CPU").device == "cpu"
+
+
+def test_decoding_options_keep_every_word_and_use_the_hotwords() -> None:
+    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
+    hotwords = ["  heck ", "Heck", "", "darn"] + [f"word{i}" for i in range(100)]
+    audio = np.zeros(SAMPLE_RATE * 10, dtype=np.float32)
+    events = run(core, audio, hotwords=hotwords, offset=3)
+    whisper = core.preload(model="base", device="cpu").whisper
+    options = whisper.calls[0]
+    assert options["word_timestamps"] is True
+    assert options["vad_filter"] is False
+    assert options["condition_on_previous_text"] is False
+    assert options["beam_size"] == 5
+    prompt = options["hotwords"]
+    assert prompt == options["initial_prompt"]
+    assert prompt.startswith("heck, darn, word0, ")
+    assert 10 < len(prompt.split(", ")) < 100  # cut to leave Whisper room for the text
+    assert words_of(events)[0] == WordResult("Hello,", 3.5, 3.9, 1.0)
+    assert [e.percent for e in events if isinstance(e, Progress)][-1] == 100.0
+
+
+def test_the_last_seconds_are_decoded_without_hotwords() -> None:
+    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
+    audio = np.zeros(SAMPLE_RATE * 2, dtype=np.float32)
+    events = run(core, audio, hotwords=["heck"])
+    first, tail = core.preload(model="base", device="cpu").whisper.calls
+    assert first["hotwords"] == "heck" and first["clip_timestamps"] == "0"
+    assert tail["hotwords"] is None and tail["initial_prompt"] is None
+    assert tail["clip_timestamps"] == [1.0, 2.0]
+    assert (tail["language"], tail["temperature"]) == ("en", 0.0)
+    assert [(w.start, w.end) for w in words_of(events)] == [(0.5, 0.9), (1.1, 1.5)]
+    assert [e.percent for e in events if isinstance(e, Progress)] == [50.0, 80.0, 100.0]
+
+
+def test_a_remainder_under_a_second_is_not_decoded_again() -> None:
+    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
+    events = run(core, np.zeros(SAMPLE_RATE * 3 // 2, dtype=np.float32), hotwords=["heck"])
+    assert len(core.preload(model="base", device="cpu").whisper.calls) == 1
+    assert len(words_of(events)) == 1
+
+
+def test_audio_the_last_window_did_not_reach_is_decoded_again() -> None:
+    loader = FakeLoader()
+    core = Transcriber(ModelCache(_resolve, load=loader, cuda_device_count=lambda: 0))
+    whisper = core.preload(model="base", device="cpu").whisper
+    whisper.first_start = 29.5  # a segment ending at 30.0 s, in a window from 0 to 30 s
+    run(core, np.zeros(int(SAMPLE_RATE * 30.4), dtype=np.float32), hotwords=["heck"])
+    assert whisper.calls[-1]["clip_timestamps"] == [30.0, 30.4]
+
+
+def test_without_hotwords_one_pass_decodes_everything() -> None:
+    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
+    run(core, np.zeros(SAMPLE_RATE * 2, dtype=np.float32), hotwords=["  "])
+    (only,) = core.preload(model="base", device="cpu").whisper.calls
+    assert only["hotwords"] is None and only["clip_timestamps"] == "0"
+
+
+def test_hotwords_do_not_put_words_into_silence(
+    transcriber: Transcriber, fox: np.ndarray, fox_events: list[Event]
+) -> None:
+    padded = np.concatenate([fox, np.zeros(SAMPLE_RATE * 2, dtype=np.float32)])
+    events = run(transcriber, padded, hotwords=["fuck", "shit", "bitch"], language="en")
+    heard = [normalize(w.text) for w in words_of(events)]
+    assert not {"fuck", "shit", "bitch"} & set(heard), heard
+    said = [normalize(w.text) for w in words_of(fox_events)]
+    assert heard[: len(said)] == said
