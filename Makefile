@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/cleantracks_proto/*.proto)
 PROTO_STAMP := gen/cleantracks_proto/.stamp
+NODE_STAMP := tests/node/node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help
 .PHONY: help install protos run test lint bench clean
@@ -38,7 +39,11 @@ install: $(STAMP) ## Create .venv and install the project with its dev tools
 run: install ## Start every service on embedded Postgres and NATS; prints the URL
 	$(PY) -m services.launcher
 
-test: install ## Install and run every test against real Postgres and NATS
+# socket.io-client for the test that runs the contract's JavaScript example under Node.
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund
+
+test: install $(NODE_STAMP) ## Install and run every test against real Postgres and NATS
 	$(PY) -m pytest
 
 lint: install ## ruff and mypy
@@ -47,4 +52,4 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/mypy services
 
 clean: ## Remove the virtualenv, generated code and caches (keeps data/)
-	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

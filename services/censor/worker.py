@@ -35,6 +35,7 @@ from services.common.jobqueue import (
     STREAM,
     CensorJob,
     JobEvent,
+    completed_result,
     progress_subject,
 )
 from services.common.wordlist_proto import entry_from_proto
@@ -165,8 +166,9 @@ class CensorWorker:
         words_reply = await self._call("ListWords", cpb.ListWordsRequest(list_id=job.word_list_id))
         entries = [entry_from_proto(w) for w in words_reply.words]  # type: ignore[attr-defined]
         with tempfile.TemporaryDirectory(dir=self._work_dir, prefix="censor-") as tmp:
-            suffix = Path(job.input_filename).suffix or ".bin"
-            input_path = Path(tmp) / f"input{suffix}"
+            # Named as uploaded (the gateway made the name safe), so errors name the user's file.
+            input_path = Path(tmp) / "input" / (Path(job.input_filename).name or "upload.bin")
+            input_path.parent.mkdir()
             await self._blobs.get_to_file(job.input_key, input_path)
             info = await asyncio.to_thread(media.probe, input_path)
             kind = job.output_format or info.kind
@@ -201,14 +203,12 @@ class CensorWorker:
             JobEvent(
                 job_id=job.job_id,
                 type="completed",
-                result={
-                    "output_filename": output_name,
-                    "statistics": {
-                        "words_detected": detected,
-                        "words_censored": len(result.matches),
-                        "processing_time": done.processing_time_seconds,  # type: ignore[attr-defined]
-                    },
-                },
+                result=completed_result(
+                    output_name,
+                    detected,
+                    len(result.matches),
+                    done.processing_time_seconds,  # type: ignore[attr-defined]
+                ),
             )
         )
 

@@ -16,6 +16,7 @@ __all__ = [
     "STREAM",
     "CensorJob",
     "JobEvent",
+    "completed_result",
     "enqueue",
     "ensure_queue",
     "progress_subject",
@@ -76,6 +77,20 @@ class JobEvent:
     def from_json(cls, data: bytes) -> JobEvent:
         raw = json.loads(data)
         return cls(**{f: raw[f] for f in cls.__dataclass_fields__ if f in raw})
+
+
+def completed_result(
+    output_filename: str, words_detected: int, words_censored: int, processing_time: float
+) -> dict[str, Any]:
+    """The ``result`` of a job_completed event, as the contract shows it."""
+    return {
+        "output_filename": output_filename,
+        "statistics": {
+            "words_detected": words_detected,
+            "words_censored": words_censored,
+            "processing_time": processing_time,
+        },
+    }
 
 
 def progress_subject(job_id: str) -> str:

@@ -103,6 +103,7 @@ _AAC_PRIMING = 1024
 # encoder's end padding; more means the declaration is wrong, so it is ignored.
 _MAX_PADDING = 4096
 _CHUNK_FRAMES = 8192
+_MAX_REJECTED_SHARE = 0.2
 _PROBE_FRAMES = 3
 _PROBE_PACKETS = 64
 
@@ -585,10 +586,15 @@ def _audio_stream(container: Any, path: str | os.PathLike[str]) -> Any:
 
 
 def _decoded_frames(container: Any, stream: Any, path: str | os.PathLike[str]) -> Iterator[Any]:
-    """Every decoded frame of `stream`, skipping packets the decoder rejects."""
-    rejected = 0
+    """Every decoded frame of `stream`, skipping packets the decoder rejects.
+
+    A few bad packets are skipped, as players do; when more than a fifth of them are
+    bad the file is corrupt, and censoring what is left would not give the track back.
+    """
+    rejected = packets = 0
     try:
         for packet in container.demux(stream):
+            packets += packet.size > 0
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as exc:
@@ -603,6 +609,10 @@ def _decoded_frames(container: Any, stream: Any, path: str | os.PathLike[str]) -
         logger.warning("stopped reading %s early: %s", Path(path).name, exc)
     if rejected:
         logger.warning("%d bad packets skipped in %s", rejected, Path(path).name)
+    if rejected > max(2, _MAX_REJECTED_SHARE * packets):
+        raise _not_audio(
+            path, f"it is corrupt: {rejected} of {packets} audio packets could not be decoded"
+        )
 
 
 def _check_decodes(container: Any, stream: Any, path: str | os.PathLike[str]) -> None:

@@ -78,6 +78,6 @@ def create_asgi(
     backends: Backends | None = None,
 ) -> socketio.ASGIApp:
     """Returns the whole gateway: Socket.IO at /socket.io/ in front of the FastAPI app."""
-    realtime = Realtime(config.cors_origins)
+    realtime = Realtime(config.cors_origins, catalog=lambda: app.state.catalog)
     app = create_app(config, catalog, backends, realtime)
     return socketio.ASGIApp(realtime.sio, other_asgi_app=app, socketio_path="socket.io")

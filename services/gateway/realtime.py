@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import nats.aio.client
 import socketio
 from nats.aio.msg import Msg
 
-from services.common.jobqueue import PROGRESS_PREFIX, JobEvent
+from cleantracks_proto import catalog_pb2 as pb
+from services.common.errors import CleanTracksError
+from services.common.jobqueue import PROGRESS_PREFIX, JobEvent, completed_result
+from services.gateway.catalog_client import CatalogClient
 
 __all__ = ["Realtime"]
 
@@ -19,9 +23,20 @@ logger = logging.getLogger(__name__)
 class Realtime:
     """Joins clients to job rooms and relays job events to them, whichever gateway they use."""
 
-    def __init__(self, cors_origins: list[str]) -> None:
+    def __init__(
+        self,
+        cors_origins: list[str],
+        catalog: Callable[[], CatalogClient | None] = lambda: None,
+    ) -> None:
+        """
+        Args:
+            cors_origins: the origins allowed to connect ("*" for any).
+            catalog: returns the catalog client once the app has one; it tells a client
+                that joins a job already finished how it ended.
+        """
         origins: Any = "*" if "*" in cors_origins else cors_origins
         self.sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=origins)
+        self._catalog = catalog
         self._subscription: Any = None
         self.sio.on("connect", self._connect)
         self.sio.on("join_job", self._join)
@@ -42,7 +57,34 @@ class Realtime:
         if job_id is None:
             return {"error": "job_id is required"}
         await self.sio.enter_room(sid, job_id)
+        await self._send_final_state(sid, job_id)
         return {"joined": job_id}
+
+    async def _send_final_state(self, sid: str, job_id: str) -> None:
+        """A client that joins after its job ended still hears how it ended."""
+        catalog = self._catalog()
+        if catalog is None:
+            return
+        try:
+            job = await catalog.call("GetJob", pb.GetJobRequest(job_id=job_id))
+        except CleanTracksError:
+            return  # unknown job, or the catalog is away: live events still come
+        if job.status == "completed":
+            event = JobEvent(
+                job_id=job_id,
+                type="completed",
+                result=completed_result(
+                    job.output_filename,
+                    job.words_detected,
+                    job.words_censored,
+                    job.processing_time_seconds,
+                ),
+            )
+        elif job.status == "failed":
+            event = JobEvent(job_id=job_id, type="failed", error=job.error_message)
+        else:
+            return
+        await self.sio.emit(*self.to_socketio(event), to=sid)
 
     async def _leave(self, sid: str, data: Any) -> dict[str, Any]:
         job_id = self._job_id(data)

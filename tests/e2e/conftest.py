@@ -1,6 +1,6 @@
 """The whole censoring system for end-to-end tests, every part real.
 
-One module-scoped system per test module: its own embedded NATS (so no other test's queued
+One system for the e2e package: its own embedded NATS (so no other test's queued
 jobs reach its workers), a catalog on a fresh database, a transcriber server over the
 session's Whisper model, censor workers as separate processes, and the gateway served by
 uvicorn on a real port so HTTP, Socket.IO and Node clients all talk to it over TCP.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -23,12 +24,13 @@ from typing import Any
 
 import httpx
 import nats
+import nats.aio.client
 import pytest
 import uvicorn
 from nats.js import JetStreamContext
 
 from services.common.embedded import EmbeddedNats, free_port, start_nats
-from services.common.jobqueue import ensure_queue
+from services.common.jobqueue import PROGRESS_PREFIX, ensure_queue
 from services.gateway.main import create_asgi
 from services.gateway.settings import GatewaySettings
 from services.transcriber.core import Transcriber
@@ -56,6 +58,7 @@ class CensorSystem:
     base_url: str
     http: httpx.AsyncClient
     nats_url: str
+    nc: nats.aio.client.Client
     js: JetStreamContext
     stack: Stack
     bucket: str
@@ -87,6 +90,30 @@ class CensorSystem:
                 raise AssertionError(f"job {job_id} still {body['status']}; worker logs:\n{logs}")
             await asyncio.sleep(0.25)
 
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Holds every running worker (SIGSTOP) so a job stays queued; resumes them after."""
+        running = [w for w in self.workers if w.process.poll() is None]
+        for worker in running:
+            worker.process.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(2.5)  # a pull request a worker had open expires (2 s)
+        try:
+            yield
+        finally:
+            for worker in running:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.send_signal(signal.SIGCONT)
+
+    async def events(self) -> tuple[list[dict[str, Any]], Any]:
+        """Collects every job event published on NATS from now on, with its subscription."""
+        seen: list[dict[str, Any]] = []
+
+        async def collect(msg: Any) -> None:
+            seen.append(json.loads(msg.data))
+
+        sub = await self.nc.subscribe(f"{PROGRESS_PREFIX}.*", cb=collect)
+        return seen, sub
+
     async def download(self, job_id: str, to: Path) -> httpx.Response:
         r = await self.http.get(f"/api/jobs/{job_id}/download")
         assert r.status_code == 200, r.text
@@ -109,7 +136,7 @@ async def _serve_gateway(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.T
     return server, task
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def censor_system(
     make_stack: Callable[[], Awaitable[Stack]],
     transcriber: Transcriber,
@@ -174,6 +201,7 @@ async def censor_system(
             base_url=f"http://127.0.0.1:{port}",
             http=http,
             nats_url=embedded.url,
+            nc=nc,
             js=js,
             stack=stack,
             bucket=bucket,
