@@ -29,6 +29,8 @@ class BlobStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def keys(self, prefix: str = "") -> list[str]: ...
+
 
 class NatsBlobStore:
     """A JetStream Object Store bucket (replicated with the NATS cluster)."""
@@ -78,3 +80,11 @@ class NatsBlobStore:
             await self._store.delete(key)
         except (ObjectNotFoundError, NotFoundError):
             pass
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        """Returns the keys of the stored blobs that start with ``prefix``, sorted."""
+        try:
+            infos = await self._store.list(ignore_deletes=True)
+        except NotFoundError:
+            return []  # an empty bucket
+        return sorted(i.name for i in infos if i.name and i.name.startswith(prefix))

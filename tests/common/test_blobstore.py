@@ -50,3 +50,14 @@ async def test_delete_is_idempotent(blobs, tmp_path):
     await blobs.delete("k")
     with pytest.raises(NotFound):
         await blobs.size("k")
+
+
+async def test_keys_lists_what_is_stored_by_prefix(blobs, tmp_path):
+    assert await blobs.keys() == []
+    source = tmp_path / "a"
+    source.write_bytes(b"abc")
+    for key in ("uploads/2/a.mp3", "results/1/a.mp3", "uploads/1/a.mp3"):
+        await blobs.put_file(key, source)
+    assert await blobs.keys("uploads/") == ["uploads/1/a.mp3", "uploads/2/a.mp3"]
+    await blobs.delete("uploads/1/a.mp3")
+    assert await blobs.keys() == ["results/1/a.mp3", "uploads/2/a.mp3"]

@@ -66,6 +66,7 @@ async def test_accepted_upload_is_stored_recorded_and_queued(process_stack, wav)
     assert job.job_id == job_id
     assert (job.censor_method, job.min_severity) == ("silence", "medium")
     assert await backends.blobs.size(job.input_key) == wav.stat().st_size
+    assert job.input_key in await backends.blobs.keys("uploads/")
     # The defaults come from the settings: the default list.
     lists = (await http.get("/api/wordlists")).json()
     assert job.word_list_id == next(wl["id"] for wl in lists if wl["is_default"])
@@ -85,20 +86,25 @@ async def test_accepted_upload_is_stored_recorded_and_queued(process_stack, wav)
 async def test_bad_input_is_400_and_stores_nothing(process_stack, wav, name, content, data, needle):
     http, backends = process_stack
     before = len((await http.get("/api/jobs", params={"limit": 1000})).json())
+    stored = await backends.blobs.keys()
     payload = wav.read_bytes() if content is None else content
     r = await http.post("/api/process", files={"file": (name, payload)}, data=data)
     assert r.status_code == 400, r.text
     assert needle in r.json()["error"]
     after = len((await http.get("/api/jobs", params={"limit": 1000})).json())
     assert after == before
+    assert await backends.blobs.keys() == stored
 
 
 async def test_truncated_mp3_is_400(process_stack, tmp_path):
-    http, _ = process_stack
+    http, backends = process_stack
     t = np.linspace(0, 2.0, 44100, endpoint=False)
     mp3 = write_audio((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), tmp_path / "a.mp3")
+    stored = await backends.blobs.keys()
     r = await http.post("/api/process", files={"file": ("a.mp3", mp3.read_bytes()[:300])})
     assert r.status_code == 400, r.text
+    assert "not a decodable audio" in r.json()["error"]
+    assert await backends.blobs.keys() == stored
 
 
 async def test_missing_file_is_400(process_stack):
