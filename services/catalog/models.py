@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Job", "UserSettingsRow", "Word", "WordList"]
+__all__ = ["ApiKeyRow", "Base", "DenoiseJob", "Job", "UserSettingsRow", "Word", "WordList"]
 
 _SEVERITY_CHECK = "severity IN ('low', 'medium', 'high', 'extreme')"
 
@@ -141,3 +141,50 @@ class Job(Base):
     input_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
     output_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
     output_format: Mapped[str] = mapped_column(String(16), default="", server_default="")
+
+
+class ApiKeyRow(Base):
+    """A key of the noise-removal API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DenoiseJob(Base):
+    """A noise-removal job of the Audo-compatible API."""
+
+    __tablename__ = "denoise_jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('downloading', 'queued', 'in_progress', 'succeeded', 'failed')",
+            name="ck_denoise_jobs_state",
+        ),
+        CheckConstraint("amount BETWEEN 1 AND 100", name="ck_denoise_jobs_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    input: Mapped[str] = mapped_column(Text)
+    input_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    input_filename: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    output_extension: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    output_url: Mapped[str] = mapped_column(Text, default="", server_default="")
+    amount: Mapped[int] = mapped_column(Integer)
+    percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    download_path: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    output_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    queue_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    api_key_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

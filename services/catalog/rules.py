@@ -11,12 +11,14 @@ from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.wordlists import CENSOR_METHODS, SEVERITIES
 
 __all__ = [
+    "DENOISE_STATES",
     "JOB_STATUSES",
     "OUTPUT_FORMATS",
     "SETTING_DEFAULTS",
     "SETTING_GROUPS",
     "WHISPER_MODEL_SIZES",
     "StatisticsResult",
+    "check_denoise_transition",
     "check_job_transition",
     "compute_statistics",
     "validate_language",
@@ -168,6 +170,29 @@ def check_job_transition(job_id: str, current: str, new: str) -> None:
         raise FailedPrecondition(f"job {job_id} is already {current}")
     if new == "queued" and current != "queued":
         raise FailedPrecondition(f"job {job_id} is {current} and cannot be queued again")
+
+
+DENOISE_STATES = ("downloading", "queued", "in_progress", "succeeded", "failed")
+_DENOISE_NEXT = {
+    "downloading": ("downloading", "queued", "failed"),
+    "queued": ("queued", "in_progress", "failed"),
+    # A worker that dies mid-job leaves it to another, which starts it over.
+    "in_progress": ("in_progress", "succeeded", "failed"),
+}
+
+
+def check_denoise_transition(job_id: str, current: str, new: str) -> None:
+    """Raises unless a noise-removal job may move from ``current`` to ``new``.
+
+    Raises:
+        InvalidArgument: for an unknown state.
+        FailedPrecondition: for a job already succeeded or failed, or a step backwards.
+    """
+    _one_of("state", new, DENOISE_STATES)
+    if current not in _DENOISE_NEXT:
+        raise FailedPrecondition(f"job {job_id} has already {current}")
+    if new not in _DENOISE_NEXT[current]:
+        raise FailedPrecondition(f"job {job_id} is {current} and cannot become {new}")
 
 
 @dataclass(frozen=True)

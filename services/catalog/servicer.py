@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cleantracks_proto import catalog_pb2 as pb
 from cleantracks_proto import catalog_pb2_grpc
 from services.catalog import rules, store
-from services.catalog.models import Job
+from services.catalog.models import ApiKeyRow, DenoiseJob, Job
 from services.common.errors import InvalidArgument
 from services.common.grpc_util import to_timestamp
 from services.common.wordlist_proto import entry_from_proto, entry_to_proto
@@ -29,6 +29,54 @@ _JOB_UPDATE_FIELDS = (
     "error_message",
     "output_key",
 )
+
+
+_DENOISE_UPDATE_FIELDS = (
+    "state",
+    "percent",
+    "input_key",
+    "input_filename",
+    "download_path",
+    "output_key",
+    "reason",
+    "queue_seq",
+)
+
+
+def _api_key_to_proto(row: ApiKeyRow) -> pb.ApiKey:
+    return pb.ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=to_timestamp(row.created_at),
+        revoked=row.revoked_at is not None,
+    )
+
+
+def _denoise_to_proto(job: DenoiseJob) -> pb.DenoiseJob:
+    message = pb.DenoiseJob(
+        id=job.id,
+        job_id=job.job_id,
+        state=job.state,
+        input=job.input,
+        input_key=job.input_key,
+        input_filename=job.input_filename,
+        output_extension=job.output_extension,
+        output_url=job.output_url,
+        amount=job.amount,
+        percent=job.percent,
+        download_path=job.download_path,
+        output_key=job.output_key,
+        reason=job.reason,
+        queue_seq=job.queue_seq,
+        api_key_id=job.api_key_id or 0,
+        created_at=to_timestamp(job.created_at),
+    )
+    if job.started_at is not None:
+        message.started_at.CopyFrom(to_timestamp(job.started_at))
+    if job.completed_at is not None:
+        message.completed_at.CopyFrom(to_timestamp(job.completed_at))
+    return message
 
 
 def _list_to_proto(info: store.ListInfo) -> pb.WordList:
@@ -300,3 +348,70 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         async with self._tx() as session:
             stats = await store.get_statistics(session=session)
         return pb.Statistics(**stats.__dict__)
+
+    # API keys
+
+    async def CreateApiKey(
+        self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatedApiKey:
+        async with self._tx() as session:
+            row, secret = await store.create_api_key(session=session, name=request.name)
+            return pb.CreatedApiKey(key=_api_key_to_proto(row), secret=secret)
+
+    async def VerifyApiKey(
+        self, request: pb.VerifyApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApiKey:
+        async with self._tx() as session:
+            row = await store.verify_api_key(session=session, secret=request.secret)
+            return _api_key_to_proto(row)
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
+        async with self._tx() as session:
+            rows = await store.list_api_keys(session=session)
+            return pb.ListApiKeysResponse(keys=[_api_key_to_proto(r) for r in rows])
+
+    async def RevokeApiKey(
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApiKey:
+        async with self._tx() as session:
+            row = await store.revoke_api_key(session=session, key_id=request.id)
+            return _api_key_to_proto(row)
+
+    # Noise-removal jobs
+
+    async def CreateDenoiseJob(
+        self, request: pb.CreateDenoiseJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DenoiseJob:
+        values = {
+            "job_id": request.job_id,
+            "state": request.state,
+            "input": request.input,
+            "input_key": request.input_key,
+            "input_filename": request.input_filename,
+            "output_extension": request.output_extension,
+            "output_url": request.output_url,
+            "amount": request.amount,
+            "api_key_id": request.api_key_id or None,
+        }
+        async with self._tx() as session:
+            job = await store.create_denoise_job(session=session, values=values)
+            return _denoise_to_proto(job)
+
+    async def UpdateDenoiseJob(
+        self, request: pb.UpdateDenoiseJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DenoiseJob:
+        changes = _set_fields(request, _DENOISE_UPDATE_FIELDS)
+        async with self._tx() as session:
+            job = await store.update_denoise_job(
+                session=session, job_id=request.job_id, changes=changes
+            )
+            return _denoise_to_proto(job)
+
+    async def GetDenoiseJob(
+        self, request: pb.GetDenoiseJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DenoiseJob:
+        async with self._tx() as session:
+            job = await store.get_denoise_job(session=session, job_id=request.job_id)
+            return _denoise_to_proto(job)

@@ -6,7 +6,9 @@ an operation applies fully or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import rules
-from services.catalog.models import Job, UserSettingsRow, Word, WordList
-from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.catalog.models import ApiKeyRow, DenoiseJob, Job, UserSettingsRow, Word, WordList
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from services.common.wordlists import SEVERITIES, WordEntry, normalize_word
 
 __all__ = [
@@ -27,22 +35,29 @@ __all__ = [
     "ListInfo",
     "ListStats",
     "add_words",
+    "create_api_key",
+    "create_denoise_job",
     "create_job",
     "create_word_list",
     "delete_word_list",
     "get_default_word_list",
+    "get_denoise_job",
     "get_job",
     "get_settings",
     "get_statistics",
     "get_word_list",
     "import_words",
+    "list_api_keys",
     "list_jobs",
     "list_word_lists",
     "list_words",
     "remove_words",
+    "revoke_api_key",
+    "update_denoise_job",
     "update_job",
     "update_settings",
     "update_word_list",
+    "verify_api_key",
     "word_list_stats",
 ]
 
@@ -620,3 +635,117 @@ async def get_statistics(*, session: AsyncSession) -> rules.StatisticsResult:
         )
     )
     return rules.compute_statistics(dict(result.mappings().one()))
+
+
+# API keys
+
+
+def _hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_api_key(*, session: AsyncSession, name: str) -> tuple[ApiKeyRow, str]:
+    """Creates a key; returns its row and the secret, which is not stored."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidArgument("name must be 1 to 200 characters")
+    secret = "ct_" + secrets.token_urlsafe(32)
+    row = ApiKeyRow(name=name, prefix=secret[:10], key_hash=_hash_key(secret))
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row, secret
+
+
+async def verify_api_key(*, session: AsyncSession, secret: str) -> ApiKeyRow:
+    """Returns the live key with this secret, or raises Unauthenticated."""
+    row = None
+    if secret:
+        row = await session.scalar(
+            select(ApiKeyRow).where(
+                ApiKeyRow.key_hash == _hash_key(secret), ApiKeyRow.revoked_at.is_(None)
+            )
+        )
+    if row is None:
+        raise Unauthenticated("invalid API key")
+    return row
+
+
+async def list_api_keys(*, session: AsyncSession) -> list[ApiKeyRow]:
+    return list((await session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id))).all())
+
+
+async def revoke_api_key(*, session: AsyncSession, key_id: int) -> ApiKeyRow:
+    row = await session.get(ApiKeyRow, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} not found")
+    if row.revoked_at is None:
+        row.revoked_at = _now()
+        await session.flush()
+    return row
+
+
+# Noise-removal jobs
+
+
+async def create_denoise_job(*, session: AsyncSession, values: Mapping[str, Any]) -> DenoiseJob:
+    """Records a new noise-removal job, downloading or queued; the job_id must be new."""
+    job_id = str(values.get("job_id") or "").strip()
+    if not job_id or len(job_id) > 64:
+        raise InvalidArgument("job_id must be 1 to 64 characters")
+    if values.get("state") not in ("downloading", "queued"):
+        raise InvalidArgument("a new job is downloading or queued")
+    amount = int(values.get("amount") or 0)
+    if not 1 <= amount <= 100:
+        raise InvalidArgument("amount must be between 1 and 100")
+    job = DenoiseJob(**{**values, "job_id": job_id})
+    session.add(job)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists(f"job {job_id} already exists") from exc
+    await session.refresh(job)
+    return job
+
+
+async def _load_denoise_job(
+    session: AsyncSession, job_id: str, *, lock: bool = False
+) -> DenoiseJob:
+    stmt = select(DenoiseJob).where(DenoiseJob.job_id == job_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    job = await session.scalar(stmt)
+    if job is None:
+        raise NotFound(f"Job {job_id} not found")
+    return job
+
+
+async def get_denoise_job(*, session: AsyncSession, job_id: str) -> DenoiseJob:
+    return await _load_denoise_job(session, job_id)
+
+
+async def update_denoise_job(
+    *, session: AsyncSession, job_id: str, changes: Mapping[str, Any]
+) -> DenoiseJob:
+    """Applies a state change, progress or results; times follow the state.
+
+    Raises:
+        FailedPrecondition: for a change to a job already succeeded or failed.
+    """
+    job = await _load_denoise_job(session, job_id, lock=True)
+    state = changes.get("state") or job.state
+    rules.check_denoise_transition(job_id, job.state, state)
+    for field, value in changes.items():
+        if field != "state" and value is not None:
+            setattr(job, field, value)
+    now = _now()
+    if state == "in_progress" and job.started_at is None:
+        job.started_at = now
+    if state in ("succeeded", "failed"):
+        job.completed_at = now
+    if state == "succeeded":
+        job.percent = 100.0
+    job.state = state
+    await session.flush()
+    await session.refresh(job)
+    return job

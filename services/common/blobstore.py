@@ -7,21 +7,26 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from services.common.errors import NotFound
 
-__all__ = ["BlobStore", "NatsBlobStore"]
+__all__ = ["ARTIFACT_PREFIX", "FILE_PREFIX", "BlobStore", "NatsBlobStore"]
 
 DEFAULT_BUCKET = "cleantracks-blobs"
+# Noise-removal inputs (the fileId is the rest of the key) and results (the downloadPath).
+FILE_PREFIX = "files/"
+ARTIFACT_PREFIX = "dl/artifacts/clean/"
 
 
 class BlobStore(Protocol):
     """Blobs addressed by key; files in and out, never a whole blob in memory."""
 
-    async def put_file(self, key: str, path: Path) -> int: ...
+    async def put_file(self, key: str, path: Path, *, description: str = "") -> int: ...
+
+    async def describe(self, key: str) -> str: ...
 
     async def get_to_file(self, key: str, path: Path) -> int: ...
 
@@ -47,11 +52,20 @@ class NatsBlobStore:
             store = await js.create_object_store(bucket)
         return cls(store)
 
-    async def put_file(self, key: str, path: Path) -> int:
-        """Streams the file at ``path`` into ``key``; returns its size."""
+    async def put_file(self, key: str, path: Path, *, description: str = "") -> int:
+        """Streams the file at ``path`` into ``key``, with a short description; returns its size."""
+        meta = api.ObjectMeta(name=key, description=description or None)
         with open(path, "rb") as reader:
-            info = await self._store.put(key, reader)
+            info = await self._store.put(key, reader, meta=meta)
         return int(info.size or 0)
+
+    async def describe(self, key: str) -> str:
+        """Returns the description stored with ``key``, or raises NotFound."""
+        try:
+            info = await self._store.get_info(key)
+        except (ObjectNotFoundError, NotFoundError):
+            raise NotFound(f"blob {key!r} not found") from None
+        return info.description or ""
 
     async def get_to_file(self, key: str, path: Path) -> int:
         """Streams ``key`` into ``path`` (written beside and renamed, so never half there)."""

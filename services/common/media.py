@@ -158,6 +158,21 @@ _TARGETS: dict[str, _Target] = {
     "webm": _Target("webm", ("opus", "vorbis"), video=True),
 }
 
+MEDIA_TYPES: dict[str, str] = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
+}
+"""The Content-Type of each output kind."""
+
 OUTPUT_FORMATS: tuple[str, ...] = tuple(_TARGETS)
 """Every kind `encode` can write; `MediaInfo.kind` is one of these for a supported upload."""
 

@@ -9,7 +9,7 @@ import nats.aio.client
 from nats.js import JetStreamContext
 
 from services.common.blobstore import BlobStore, NatsBlobStore
-from services.common.jobqueue import ensure_queue
+from services.common.jobqueue import ensure_denoise_queues, ensure_queue
 
 __all__ = ["Backends"]
 
@@ -26,6 +26,7 @@ class Backends:
         nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=1)
         js = nc.jetstream(timeout=30)  # a busy 2-core box can take seconds to answer
         await ensure_queue(js)
+        await ensure_denoise_queues(js)
         return cls(nc=nc, js=js, blobs=await NatsBlobStore.open(js, bucket))
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ from services.gateway.backends import Backends
 from services.gateway.catalog_client import CatalogClient
 from services.gateway.errors import install_error_handlers
 from services.gateway.realtime import Realtime
-from services.gateway.routes import health, jobs, process, settings, statistics, wordlists
+from services.gateway.routes import audo, health, jobs, process, settings, statistics, wordlists
 from services.gateway.settings import GatewaySettings
 
 __all__ = ["create_app", "create_asgi"]
@@ -69,6 +69,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, wordlists, process, jobs, settings, statistics):
         app.include_router(module.router, prefix="/api")
+    app.include_router(audo.router, prefix="/v1")
     return app
 
 

@@ -11,7 +11,7 @@ __all__ = ["GatewaySettings"]
 
 
 class GatewaySettings(BaseSettings):
-    """Environment: GATEWAY_* plus CATALOG_ADDRESS, NATS_URL and CORS_ORIGINS."""
+    """Environment: GATEWAY_* plus CATALOG_ADDRESS, NATS_URL, CORS_ORIGINS and API_KEYS."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
@@ -36,10 +36,15 @@ class GatewaySettings(BaseSettings):
     upload_dir: str | None = Field(
         default=None, description="Spool folder for uploads; None: the system temp folder"
     )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        validation_alias=AliasChoices("GATEWAY_API_KEYS", "API_KEYS"),
+        description="Noise-removal API keys accepted besides the catalog's, comma-separated",
+    )
     version: str = "0.1.0"
     log_json: bool = False
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -61,3 +61,14 @@ async def test_keys_lists_what_is_stored_by_prefix(blobs, tmp_path):
     assert await blobs.keys("uploads/") == ["uploads/1/a.mp3", "uploads/2/a.mp3"]
     await blobs.delete("uploads/1/a.mp3")
     assert await blobs.keys() == ["results/1/a.mp3", "uploads/2/a.mp3"]
+
+
+async def test_a_description_is_kept_with_the_blob(blobs, tmp_path):
+    source = tmp_path / "a"
+    source.write_bytes(b"abc")
+    await blobs.put_file("files/1", source, description='{"name": "a.wav"}')
+    await blobs.put_file("files/2", source)
+    assert await blobs.describe("files/1") == '{"name": "a.wav"}'
+    assert await blobs.describe("files/2") == ""
+    with pytest.raises(NotFound):
+        await blobs.describe("files/3")

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from cleantracks_proto import catalog_pb2 as pb
+from services.common import media
 from services.common.errors import InvalidArgument
 from services.gateway.convert import job_json, job_summary_json
 from services.gateway.deps import CatalogDep, NatsDep
@@ -51,19 +52,6 @@ async def get_job(job_id: str, catalog: CatalogDep) -> dict[str, Any]:
     return job_json(job)
 
 
-_MEDIA_TYPES = {
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-    "ogg": "audio/ogg",
-    "opus": "audio/ogg",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "mkv": "video/x-matroska",
-    "webm": "video/webm",
-}
 
 
 @router.get("/jobs/{job_id}/download", summary="Download the processed file")
@@ -82,7 +70,7 @@ async def download(job_id: str, catalog: CatalogDep, backends: NatsDep) -> FileR
     suffix = Path(job.output_filename).suffix.lstrip(".").lower()
     return FileResponse(
         path,
-        media_type=_MEDIA_TYPES.get(suffix, "application/octet-stream"),
+        media_type=media.MEDIA_TYPES.get(suffix, "application/octet-stream"),
         filename=job.output_filename,
         background=BackgroundTask(path.unlink, missing_ok=True),
     )

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -16,45 +12,14 @@ from fastapi.responses import JSONResponse
 
 from cleantracks_proto import catalog_pb2 as pb
 from services.common import media
-from services.common.errors import InvalidArgument, NotFound, PayloadTooLarge, Unavailable
+from services.common.errors import InvalidArgument, NotFound, Unavailable
 from services.common.jobqueue import CensorJob, JobEvent, enqueue, progress_subject
 from services.common.wordlists import CENSOR_METHODS, SEVERITIES
 from services.gateway.deps import CatalogDep, NatsDep, SettingsDep
+from services.gateway.uploads import safe_filename, spool_upload
 
 router = APIRouter(tags=["Audio Processing"])
 logger = logging.getLogger(__name__)
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-def safe_filename(name: str | None) -> str:
-    """Returns the upload's base name with anything odd replaced, never empty or hidden."""
-    base = Path((name or "").replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", base).strip(" .") or "upload"
-    return cleaned[:200]
-
-
-def _spool(upload: UploadFile, limit: int, directory: str | None) -> Path:
-    """Copies the (already disk-spooled) upload to a named file, enforcing the size limit."""
-    fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            upload.file.seek(0)
-            while chunk := upload.file.read(1024 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(
-                        f"file is larger than the {limit // (1024 * 1024)} MB limit"
-                    )
-                out.write(chunk)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    if size == 0:
-        Path(name).unlink(missing_ok=True)
-        raise InvalidArgument("file is empty")
-    return Path(name)
 
 
 @router.post("/process", status_code=202, summary="Upload a file to censor; queues a job")
@@ -86,7 +51,9 @@ async def process(
         raise InvalidArgument(f"word_list_id: word list {list_id} does not exist") from None
 
     filename = safe_filename(file.filename)
-    path = await asyncio.to_thread(_spool, file, settings.max_upload_bytes, settings.upload_dir)
+    path = await asyncio.to_thread(
+        spool_upload, file, settings.max_upload_bytes, settings.upload_dir
+    )
     try:
         info = await asyncio.to_thread(media.probe, path)
         job_id = str(uuid.uuid4())
