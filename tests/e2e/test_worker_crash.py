@@ -38,7 +38,8 @@ async def test_a_job_survives_its_worker_being_killed(censor_system, tmp_path):
     await subscription.unsubscribe()
 
     assert job["status"] == "completed", job
-    assert job["words_censored"] == 6
+    logs = "\n".join(w.text()[-4000:] for w in censor_system.workers)
+    assert job["words_censored"] == 6, (job, logs)
     mine = [e for e in events if e["job_id"] == job_id]
     assert [e["type"] for e in mine].count("completed") == 1
     assert not [e for e in mine if e["type"] == "failed"]
