@@ -51,5 +51,8 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check services tests
 	$(VENV)/bin/mypy services
 
+bench: install ## Real-time factor of each censor stage on a 3-minute speech track (CPU)
+	$(PY) -m benchmarks.censor_stages --device cpu
+
 clean: ## Remove the virtualenv, generated code and caches (keeps data/)
 	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

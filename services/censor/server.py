@@ -11,12 +11,15 @@ import nats
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from cleantracks_proto import catalog_pb2_grpc, transcriber_pb2_grpc
+from services.censor.denoise import BlockEngine, DeepFilterNet3
+from services.censor.denoise_worker import DenoiseWorker
 from services.censor.settings import CensorSettings
 from services.censor.worker import CensorWorker
 from services.common.blobstore import NatsBlobStore
 from services.common.grpc_util import CHANNEL_OPTIONS
-from services.common.jobqueue import ensure_queue
+from services.common.jobqueue import ensure_denoise_queues, ensure_queue
 from services.common.logging_setup import configure_logging
+from services.common.urlfetch import FetchPolicy
 
 __all__ = ["main", "serve"]
 
@@ -28,16 +31,36 @@ async def serve(settings: CensorSettings) -> None:
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1)
     js = nc.jetstream(timeout=30)  # a busy 2-core box can take seconds to answer
     await ensure_queue(js, ack_wait=settings.ack_wait_seconds, max_deliver=settings.max_deliver)
+    await ensure_denoise_queues(
+        js, ack_wait=settings.ack_wait_seconds, max_deliver=settings.max_deliver
+    )
+    blobs = await NatsBlobStore.open(js, settings.blob_bucket)
     catalog_channel = grpc.aio.insecure_channel(settings.catalog_address, options=CHANNEL_OPTIONS)
+    catalog = catalog_pb2_grpc.CatalogStub(catalog_channel)
     transcriber_channel = grpc.aio.insecure_channel(
         settings.transcriber_address, options=CHANNEL_OPTIONS
     )
     worker = CensorWorker(
         nc=nc,
         js=js,
-        blobs=await NatsBlobStore.open(js, settings.blob_bucket),
-        catalog=catalog_pb2_grpc.CatalogStub(catalog_channel),
+        blobs=blobs,
+        catalog=catalog,
         transcriber=transcriber_pb2_grpc.TranscriberStub(transcriber_channel),
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=settings.max_deliver,
+        work_dir=settings.work_dir,
+    )
+    denoiser = DenoiseWorker(
+        nc=nc,
+        js=js,
+        blobs=blobs,
+        catalog=catalog,
+        engine=lambda: BlockEngine(DeepFilterNet3(), workers=settings.denoise_threads),
+        fetch_policy=FetchPolicy(
+            allowed_hosts=tuple(settings.url_allowed_hosts),
+            max_bytes=settings.url_max_bytes,
+            timeout=settings.url_timeout_seconds,
+        ),
         ack_wait=settings.ack_wait_seconds,
         max_deliver=settings.max_deliver,
         work_dir=settings.work_dir,
@@ -55,6 +78,7 @@ async def serve(settings: CensorSettings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     workers = [asyncio.create_task(worker.run(stop)) for _ in range(settings.concurrency)]
+    workers.append(asyncio.create_task(denoiser.run(stop)))
     await stop.wait()
     logger.info("censor worker stopping after the job in hand")
     await health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)

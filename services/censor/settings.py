@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["CensorSettings"]
 
@@ -33,4 +35,21 @@ class CensorSettings(BaseSettings):
     max_deliver: int = Field(default=5, ge=1)
     concurrency: int = Field(default=1, ge=1)
     grace_seconds: float = Field(default=30.0, ge=0)
+    denoise_threads: int | None = Field(
+        default=None, ge=1, description="Threads noise removal runs on; None: one per core"
+    )
+    url_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        validation_alias=AliasChoices("CENSOR_URL_ALLOWED_HOSTS", "URL_ALLOWED_HOSTS"),
+        description="Hosts or networks URL inputs may reach although internal (comma-separated)",
+    )
+    url_max_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    url_timeout_seconds: float = Field(default=120.0, gt=0)
     log_json: bool = False
+
+    @field_validator("url_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value

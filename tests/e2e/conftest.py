@@ -42,6 +42,7 @@ from tests.conftest import REPO, Stack
 # (every third of it) to keep a live job leased on a loaded machine.
 ACK_WAIT_SECONDS = 9.0
 FINAL = ("completed", "failed")
+API_KEY = "e2e-test-key"
 
 
 @dataclass
@@ -162,6 +163,7 @@ async def censor_system(
         catalog_address=stack.address,
         nats_url=embedded.url,
         blob_bucket=bucket,
+        api_keys=[API_KEY],
     )
     server, serving = await _serve_gateway(create_asgi(gateway_settings), port)
     workers: list[Worker] = []
@@ -178,6 +180,10 @@ async def censor_system(
             "CENSOR_BLOB_BUCKET": bucket,
             "CENSOR_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
             "CENSOR_WORK_DIR": str(work),
+            # The tests' own HTTP server is reached as "localhost"; 127.0.0.1 stays refused.
+            "CENSOR_URL_ALLOWED_HOSTS": "localhost",
+            "CENSOR_URL_TIMEOUT_SECONDS": "8",
+            "CENSOR_DENOISE_THREADS": "2",
         }
         with log.open("wb") as out:
             process = subprocess.Popen(

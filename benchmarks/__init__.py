@@ -1,0 +1,1 @@
+"""Benchmarks of the Clean-Tracks services (``make bench``); results in ``benchmarks/results``."""
