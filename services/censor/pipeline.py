@@ -16,13 +16,16 @@ import numpy as np
 from services.censor import dsp
 from services.censor.matching import Match, Matcher, Token
 from services.common import media
+from services.common.errors import InvalidArgument
 from services.common.wordlists import WordEntry
 
-__all__ = ["CensorRequest", "CensorResult", "Progress", "Transcribe", "run_censor"]
+__all__ = ["CensorRequest", "CensorResult", "Denoise", "Progress", "Transcribe", "run_censor"]
 
 # (pcm mono 16 kHz, duration, hotwords) -> tokens and progress percentages, as they come.
 Transcribe = Callable[[np.ndarray, float, Sequence[str]], AsyncIterator[Token | float]]
 Progress = Callable[[str, float, str], Awaitable[None]]
+# (samples (frames, channels), sample rate, amount 1..100) -> denoised samples, same shape.
+Denoise = Callable[[np.ndarray, int, int], np.ndarray]
 
 # Whisper's word times are estimates; a small margin keeps the edges of a word inaudible.
 _PAD_BEFORE = 0.05
@@ -39,6 +42,7 @@ class CensorRequest:
     output_format: str | None = None
     bitrate: str | None = None
     preserve_metadata: bool = True
+    denoise: int = 0  # 0: off; 1..100: remove noise first, then transcribe and render
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,15 @@ class CensorResult:
 
 
 async def run_censor(
-    request: CensorRequest, transcribe: Transcribe, progress: Progress
+    request: CensorRequest,
+    transcribe: Transcribe,
+    progress: Progress,
+    denoise: Denoise | None = None,
 ) -> CensorResult:
     """Runs one job from the input file to the encoded output file.
+
+    With ``request.denoise`` set, the decoded audio is cleaned by ``denoise`` first, so the
+    transcription hears the cleaner audio and the output is the cleaned track, censored.
 
     Raises:
         InvalidArgument: for input that cannot be decoded or encoded as asked.
@@ -62,8 +72,15 @@ async def run_censor(
     await progress("decode", 0.0, "Decoding audio...")
     info = await asyncio.to_thread(media.probe, request.input_path)
     audio = await asyncio.to_thread(media.decode, request.input_path)
-    mono = await asyncio.to_thread(media.to_mono_16k, audio.samples, audio.sample_rate)
+    samples = audio.samples
     await progress("decode", 100.0, "Audio decoded")
+    if request.denoise:
+        if denoise is None:
+            raise InvalidArgument("noise removal is not available in this worker")
+        await progress("denoise", 0.0, "Removing background noise...")
+        samples = await asyncio.to_thread(denoise, samples, audio.sample_rate, request.denoise)
+        await progress("denoise", 100.0, "Background noise removed")
+    mono = await asyncio.to_thread(media.to_mono_16k, samples, audio.sample_rate)
 
     await progress("transcription", 0.0, "Transcribing audio...")
     hotwords = sorted({e.word for e in request.entries if " " not in e.word})
@@ -85,7 +102,7 @@ async def run_censor(
 
     await progress("rendering", 0.0, f"Censoring {len(spans)} spans...")
     rendered = await asyncio.to_thread(
-        dsp.render, audio.samples, audio.sample_rate, spans, request.method
+        dsp.render, samples, audio.sample_rate, spans, request.method
     )
     await progress("rendering", 100.0, "Rendered")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 
 import grpc
 import nats
+import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from cleantracks_proto import catalog_pb2_grpc, transcriber_pb2_grpc
@@ -21,9 +23,27 @@ from services.common.jobqueue import ensure_denoise_queues, ensure_queue
 from services.common.logging_setup import configure_logging
 from services.common.urlfetch import FetchPolicy
 
-__all__ = ["main", "serve"]
+__all__ = ["SharedEngine", "main", "serve"]
 
 logger = logging.getLogger(__name__)
+
+
+class SharedEngine:
+    """One noise-removal engine per process, for both workers, built on first use."""
+
+    def __init__(self, threads: int | None) -> None:
+        self._threads = threads
+        self._engine: BlockEngine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> BlockEngine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = BlockEngine(DeepFilterNet3(), workers=self._threads)
+            return self._engine
+
+    def denoise(self, samples: np.ndarray, sample_rate: int, amount: int) -> np.ndarray:
+        return self.get().denoise(samples, sample_rate, amount=amount)
 
 
 async def serve(settings: CensorSettings) -> None:
@@ -40,6 +60,7 @@ async def serve(settings: CensorSettings) -> None:
     transcriber_channel = grpc.aio.insecure_channel(
         settings.transcriber_address, options=CHANNEL_OPTIONS
     )
+    engine = SharedEngine(settings.denoise_threads)
     worker = CensorWorker(
         nc=nc,
         js=js,
@@ -49,13 +70,14 @@ async def serve(settings: CensorSettings) -> None:
         ack_wait=settings.ack_wait_seconds,
         max_deliver=settings.max_deliver,
         work_dir=settings.work_dir,
+        denoise=engine.denoise,
     )
     denoiser = DenoiseWorker(
         nc=nc,
         js=js,
         blobs=blobs,
         catalog=catalog,
-        engine=lambda: BlockEngine(DeepFilterNet3(), workers=settings.denoise_threads),
+        engine=engine.get,
         fetch_policy=FetchPolicy(
             allowed_hosts=tuple(settings.url_allowed_hosts),
             max_bytes=settings.url_max_bytes,

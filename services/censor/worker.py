@@ -24,7 +24,7 @@ from cleantracks_proto import catalog_pb2 as cpb
 from cleantracks_proto import catalog_pb2_grpc, transcriber_pb2_grpc
 from cleantracks_proto import transcriber_pb2 as tpb
 from services.censor.matching import Matcher, Token
-from services.censor.pipeline import CensorRequest, run_censor
+from services.censor.pipeline import CensorRequest, Denoise, run_censor
 from services.common import media
 from services.common.blobstore import BlobStore
 from services.common.errors import CleanTracksError, Unavailable
@@ -61,8 +61,10 @@ class CensorWorker:
         ack_wait: float,
         max_deliver: int,
         work_dir: str | None = None,
+        denoise: Denoise | None = None,
     ) -> None:
         self._nc = nc
+        self._denoise = denoise
         self._js = js
         self._blobs = blobs
         self._catalog = catalog
@@ -182,8 +184,9 @@ class CensorWorker:
                 output_format=job.output_format or None,
                 bitrate=job.bitrate or None,
                 preserve_metadata=job.preserve_metadata,
+                denoise=job.denoise,
             )
-            result = await run_censor(request, self._transcribe(job), progress)
+            result = await run_censor(request, self._transcribe(job), progress, self._denoise)
             output_key = f"results/{job.job_id}/{output_name}"
             await self._blobs.put_file(output_key, result.output_path)
         detected = len(Matcher(entries, "low").match(result.words))

@@ -63,6 +63,7 @@ class CensorJob:
     preserve_metadata: bool = True
     whisper_model: str = ""
     use_gpu: bool = True
+    denoise: int = 0  # 0: off; 1..100: noise removal before transcription and rendering
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()

@@ -166,3 +166,32 @@ async def test_statistics_follow_the_job_records(censor_system):
     assert stats["total_words_detected"] == sum(d["words_detected"] for d in details)
     hours = sum(d["audio_duration_seconds"] for d in details) / 3600
     assert stats["total_audio_duration_hours"] == pytest.approx(hours, abs=0.01)
+
+
+async def test_denoise_cleans_the_track_before_it_is_censored(censor_system, track, tmp_path):
+    rng = np.random.default_rng(11)
+    noise = rng.standard_normal(track.audio.shape).astype(np.float32) * 0.02
+    source = write_audio(track.audio + noise, tmp_path / "noisy.flac", channels=2)
+    events, subscription = await censor_system.events()
+    job_id = await censor_system.submit(source, censor_method="silence", denoise=100)
+    job = await censor_system.wait(job_id)
+    await subscription.unsubscribe()
+    assert job["status"] == "completed", job
+    assert job["words_censored"] >= 2, job
+    # The noise is removed first, and the transcription hears the cleaned audio.
+    stages = [e["stage"] for e in events if e["job_id"] == job_id and e["type"] == "progress"]
+    assert stages.index("denoise") < stages.index("transcription"), stages
+    out = tmp_path / "noisy_censored.flac"
+    await censor_system.download(job_id, out)
+    before, after = media.decode(source).samples, media.decode(out).samples
+    assert after.shape == before.shape
+    lead = slice(int(0.05 * 22050), int(0.45 * 22050))  # noise only, before the speech
+    noise_before = 10 * np.log10(np.mean(before[lead] ** 2))
+    noise_after = 10 * np.log10(np.mean(after[lead] ** 2) + 1e-12)
+    assert noise_after < noise_before - 15, (noise_before, noise_after)
+    # The clean speech is there, cleaner.
+    clean = [s for s in track.clean if s[1] - s[0] > 0.5]
+    for start, end in clean:
+        kept = after[int(start * 22050) : int(end * 22050), 0]
+        truth = track.audio[int(start * 22050) : int(end * 22050)]
+        assert np.corrcoef(kept, truth)[0, 1] > 0.8

@@ -81,6 +81,8 @@ async def test_accepted_upload_is_stored_recorded_and_queued(process_stack, wav)
         ("tone.wav", None, {"min_severity": "bar"}, "min_severity"),
         ("tone.wav", None, {"word_list_id": "987654"}, "word_list_id"),
         ("tone.wav", None, {"word_list_id": "abc"}, "word_list_id"),
+        ("tone.wav", None, {"denoise": "101"}, "denoise"),
+        ("tone.wav", None, {"denoise": "-1"}, "denoise"),
     ],
 )
 async def test_bad_input_is_400_and_stores_nothing(process_stack, wav, name, content, data, needle):

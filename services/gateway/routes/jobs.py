@@ -52,8 +52,6 @@ async def get_job(job_id: str, catalog: CatalogDep) -> dict[str, Any]:
     return job_json(job)
 
 
-
-
 @router.get("/jobs/{job_id}/download", summary="Download the processed file")
 async def download(job_id: str, catalog: CatalogDep, backends: NatsDep) -> FileResponse:
     job = await catalog.call("GetJob", pb.GetJobRequest(job_id=job_id))

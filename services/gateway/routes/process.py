@@ -32,6 +32,9 @@ async def process(
     censor_method: Annotated[str | None, Form()] = None,
     min_severity: Annotated[str | None, Form()] = None,
     user_id: Annotated[str, Form()] = "default",
+    denoise: Annotated[
+        int, Form(ge=0, le=100, description="Noise removal before censoring: 0 (off) to 100")
+    ] = 0,
 ) -> JSONResponse:
     user = await catalog.call("GetSettings", pb.GetSettingsRequest(user_id=user_id))
     method = censor_method or user.processing.default_censor_method
@@ -89,6 +92,7 @@ async def process(
         preserve_metadata=user.audio.preserve_metadata,
         whisper_model=user.model.whisper_model_size,
         use_gpu=user.model.use_gpu,
+        denoise=denoise,
     )
     try:
         await enqueue(backends.js, job)
