@@ -51,8 +51,12 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check services tests
 	$(VENV)/bin/mypy services
 
-bench: install ## Real-time factor of each censor stage on a 3-minute speech track (CPU)
+bench: install ## Censor stages' real-time factors; denoise quality beside noisereduce and RNNoise
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	command -v espeak-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq espeak-ng; } \
+		|| echo "espeak-ng could not be installed: denoise_quality uses piper speech only"
 	$(PY) -m benchmarks.censor_stages --device cpu
+	$(PY) -m benchmarks.denoise_quality
 
 clean: ## Remove the virtualenv, generated code and caches (keeps data/)
 	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

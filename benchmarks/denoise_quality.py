@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
+
+# scipy, pesq, pystoi, noisereduce and pyrnnoise come with the `bench` extra, and piper with
+# `dev`; each is imported where it is used, so the pure helpers need numpy only.
 
 __all__ = [
     "ENGINES",
@@ -216,6 +218,8 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Polyphase resampling of 1-D audio; float32 out, ``round(n * rate_out / rate_in)`` long."""
+    from scipy.signal import resample_poly
+
     if rate_in == rate_out:
         return audio.astype(np.float32, copy=True)
     ratio = Fraction(rate_out, rate_in)
@@ -225,6 +229,8 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 def _shifted(audio: np.ndarray, factor: float) -> np.ndarray:
     """Plays ``audio`` ``factor`` times faster and higher, by resampling it."""
+    from scipy.signal import resample_poly
+
     ratio = Fraction(factor).limit_denominator(50)
     return resample_poly(audio, ratio.denominator, ratio.numerator).astype(np.float32)
 
@@ -286,7 +292,7 @@ def _speech_clips(work: Path, espeak: bool) -> list[_Clip]:
             continue
         if source == "piper":
             speech = _join(synthesize(text) for text in sentences)
-            voice = "joe (en_US, medium)"
+            voice = "en_US-joe-medium"
         else:
             speech = _join(_espeak(text, voice, work) for text in sentences)
         counts[source] = counts.get(source, 0) + 1
@@ -581,6 +587,12 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines += _pivot(per_noise, "noise", "pesq", 2, with_input)
     lines += ["", "STOI:", ""]
     lines += _pivot(per_noise, "noise", "stoi", 3, with_input)
+    lines += ["", "SI-SDR improvement (dB) per noise type and SNR:", ""]
+    per_noise_snr = [
+        {**s, "condition": f"{s['noise']} {s['snr']:g} dB"}
+        for s in report["summary"]["engine_noise_snr"]
+    ]
+    lines += _pivot(per_noise_snr, "condition", "si_sdr_improvement", 2, engines)
     lines += ["", "## Per SNR", "", "SI-SDR improvement (dB):", ""]
     lines += _pivot(per_snr, "snr", "si_sdr_improvement", 2, engines)
     lines += ["", "PESQ (wide band):", ""]

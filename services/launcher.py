@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.catalog import apikeys
 from services.common.embedded import pdeathsig_preexec, start_nats, start_postgres
 from services.common.logging_setup import configure_logging
 
@@ -245,9 +246,12 @@ def _start_and_supervise(
             return 0 if stop.is_set() else 1
 
     base = f"http://{_local_host(settings.gateway_host, 'localhost')}:{settings.gateway_port}"
+    api_key = _local_api_key(settings.data_dir / "api-key", f"127.0.0.1:{settings.catalog_port}")
     print(
         f"\nClean-Tracks is running at {base}\n"
         f"  API docs:  {base}/docs\n"
+        f"  Noise removal API: {base}/v1\n"
+        f"  API key:   {api_key} (header x-api-key; kept in {settings.data_dir}/api-key)\n"
         f"  Postgres:  {_redact(database_url)}\n"
         f"  NATS:      {_redact(nats_url)}\n"
         "Press Ctrl-C to stop.\n",
@@ -260,6 +264,19 @@ def _start_and_supervise(
             logger.error("%s exited unexpectedly with code %s; stopping everything", *exited)
             return 1
     return 0
+
+
+def _local_api_key(path: Path, catalog: str) -> str:
+    """The noise-removal API key of this installation: made once, kept in the data folder."""
+    if path.exists():
+        key = path.read_text().strip()
+        if key and apikeys.verify_key(catalog, key):
+            return key
+    key = apikeys.create_key(catalog, "make run")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
 
 
 def _wait_until_ready(

@@ -111,6 +111,13 @@ def test_make_run_serves_keeps_data_and_stops_cleanly(data_dir):
         assert created.status_code == 201
         list_id = created.json()["id"]
         httpx.post(f"{base}/api/wordlists/{list_id}/words", json={"words": ["frak"]})
+        # The noise-removal API's key is made once and kept in the data folder.
+        key = (data_dir / "api-key").read_text().strip()
+        assert (data_dir / "api-key").stat().st_mode & 0o777 == 0o600
+        body = '{"input": "no-such-file"}'
+        r = httpx.post(f"{base}/v1/remove-noise", content=body, headers={"x-api-key": key})
+        assert r.status_code == 400 and "no uploaded file" in r.json()["error"]
+        assert httpx.post(f"{base}/v1/remove-noise", content=body).status_code == 401
         _stop_with_ctrl_c(proc, data_dir)
     finally:
         if proc.poll() is None:
@@ -125,6 +132,7 @@ def test_make_run_serves_keeps_data_and_stops_cleanly(data_dir):
         # Migrations ran again without seeding a second default list.
         lists = httpx.get(f"{base}/api/wordlists", params={"active_only": "false"}).json()
         assert sum(wl["is_default"] for wl in lists) == 1
+        assert (data_dir / "api-key").read_text().strip() == key
         _stop_with_ctrl_c(proc, data_dir)
     finally:
         if proc.poll() is None:
