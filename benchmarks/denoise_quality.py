@@ -120,6 +120,7 @@ _BABBLE_SENTENCES = (
 )
 _BABBLE_SHIFTS = (0.84, 0.92, 1.0, 1.08, 1.17, 0.96)
 _HUM_HARMONICS = 12
+_NOISE_LOW_HZ = 20.0
 # RNNoise's output lags its input by two 480-sample frames at 48 kHz (measured on speech:
 # the correlation with the input peaks at 0.99 there and is below 0.15 at every other hop).
 _RNNOISE_RATE = 48_000
@@ -129,22 +130,35 @@ _RNNOISE_DELAY = 960
 # --- the test set -----------------------------------------------------------------------
 
 
-def colored_noise(frames: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
+def colored_noise(
+    frames: int,
+    rate: int,
+    exponent: float,
+    rng: np.random.Generator,
+    *,
+    low_hz: float = _NOISE_LOW_HZ,
+) -> np.ndarray:
     """Gaussian noise whose power spectral density falls as ``f ** exponent``, at unit RMS.
+
+    Nothing is left below ``low_hz``: an unbounded ``1/f**2`` puts 99% of brown noise's
+    power (and 40% of pink's) under 20 Hz in a five-second clip, where no one hears it, and
+    the SNR would then say little about the noise in the audible band.
 
     Args:
         frames: samples wanted.
+        rate: the sample rate in Hz.
         exponent: 0 for white, -1 for pink, -2 for brown (red) noise.
         rng: the random source.
+        low_hz: the lowest frequency kept.
 
     Returns:
         float32 noise, ``frames`` long, with an RMS of 1.
     """
     spectrum = np.fft.rfft(rng.standard_normal(frames))
-    bins = np.arange(spectrum.shape[0], dtype=np.float64)
-    bins[0] = 1.0  # no DC: the gain below is zeroed there
-    gain = bins ** (exponent / 2.0)
-    gain[0] = 0.0
+    freqs = np.fft.rfftfreq(frames, 1.0 / rate)
+    audible = (freqs >= low_hz) & (freqs > 0)
+    gain = np.zeros_like(freqs)
+    gain[audible] = freqs[audible] ** (exponent / 2.0)
     noise = np.fft.irfft(spectrum * gain, n=frames)
     return _unit_rms(noise)
 
@@ -323,11 +337,11 @@ def _noise(
 ) -> tuple[np.ndarray, str]:
     """One realization of a noise type, and a note on it (the mains frequency for hum)."""
     if kind == "white":
-        return colored_noise(frames, 0.0, rng), ""
+        return colored_noise(frames, RATE, 0.0, rng), ""
     if kind == "pink":
-        return colored_noise(frames, -1.0, rng), ""
+        return colored_noise(frames, RATE, -1.0, rng), ""
     if kind == "brown":
-        return colored_noise(frames, -2.0, rng), ""
+        return colored_noise(frames, RATE, -2.0, rng), ""
     if kind == "hum":
         mains = 50.0 if clip_index % 2 == 0 else 60.0
         return hum(frames, RATE, mains, rng), f"{mains:g} Hz"
@@ -757,6 +771,7 @@ def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "amount": 100,
             "workers": engine.workers,
             "babble_talkers": len(talkers),
+            "colored_noise_low_hz": _NOISE_LOW_HZ,
             "hum": f"50 Hz (even clips) or 60 Hz (odd clips), {_HUM_HARMONICS} harmonics at 1/k",
             "metric_rate": METRIC_RATE,
             "seed": _SEED,

@@ -218,15 +218,18 @@ class DenoiseWorker:
             await self._blobs.get_to_file(job.input_key, source)
             info = await asyncio.to_thread(media.probe, source)
             kind = job.output_extension or info.kind
-            audio = await asyncio.to_thread(media.decode, source)
             engine = await asyncio.to_thread(self._get_engine)
-            clean = await asyncio.to_thread(
-                _denoise_with_progress, engine, audio.samples, audio.sample_rate, job.amount, report
-            )
             artifact = f"audo_enhanced_{uuid.uuid4()}.{kind}"
             output = Path(tmp) / artifact
             await asyncio.to_thread(
-                media.encode, clean, audio.sample_rate, source, output, output_format=kind
+                _denoise_with_progress,
+                engine,
+                source,
+                output,
+                output_format=kind,
+                duration=info.duration,
+                amount=job.amount,
+                report=report,
             )
             if job.output_url:
                 content_type = urlfetch.content_type_for_put(
@@ -255,25 +258,32 @@ class DenoiseWorker:
 
 def _denoise_with_progress(
     engine: DenoiseEngine,
-    samples: np.ndarray,
-    sample_rate: int,
+    source: Path,
+    output: Path,
+    *,
+    output_format: str,
+    duration: float,
     amount: int,
     report: Callable[[float], None],
-) -> np.ndarray:
-    """Streams the audio through the engine, reporting the share done as it goes."""
-    total = max(1, samples.shape[0])
+) -> None:
+    """Decodes, denoises and encodes the file as one stream, reporting the share done.
 
-    def chunks() -> Iterator[np.ndarray]:
-        for i in range(0, samples.shape[0], _CHUNK_FRAMES):
-            yield samples[i : i + _CHUNK_FRAMES]
+    Only a few blocks of audio are in memory at a time, however long the file is.
+    The share is of `duration`, the probed length, as the denoised audio is encoded.
+    """
+    with media.decode_stream(source, chunk_frames=_CHUNK_FRAMES) as audio:
+        total = max(1, round(duration * audio.sample_rate))
+        done = 0
 
-    parts = []
-    done = 0
-    for part in engine.denoise_stream(chunks(), sample_rate, amount=amount):
-        parts.append(part)
-        done += part.shape[0]
-        report(min(99.0, 100.0 * done / total))
+        def counted(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+            nonlocal done
+            for part in parts:
+                yield part
+                done += part.shape[0]
+                report(min(99.0, 100.0 * done / total))
+
+        clean = engine.denoise_stream(audio, audio.sample_rate, amount=amount)
+        media.encode_stream(
+            counted(clean), audio.sample_rate, source, output, output_format=output_format
+        )
     report(100.0)
-    if not parts:
-        return np.zeros_like(samples)
-    return np.concatenate(parts)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import math
 import os
 import re
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,9 +28,12 @@ __all__ = [
     "OUTPUT_FORMATS",
     "TRANSCRIBE_RATE",
     "DecodedAudio",
+    "DecodedStream",
     "MediaInfo",
     "decode",
+    "decode_stream",
     "encode",
+    "encode_stream",
     "parse_bitrate",
     "probe",
     "to_mono_16k",
@@ -256,12 +260,48 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         )
 
 
+class DecodedStream(Iterator[np.ndarray]):
+    """A file's audio track as it decodes: float32 chunks of shape (frames, channels).
+
+    `sample_rate`, `channels` and `layout` are known before the first chunk is read.
+    Iterate it once; the file stays open until the last chunk is read, `close` is
+    called, or a ``with`` block around it ends.
+    """
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int,
+        channels: int,
+        layout: str,
+        chunks: Generator[np.ndarray, None, None],
+        container: Any,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.layout = layout
+        self._chunks = chunks
+        self._container = container
+
+    def __next__(self) -> np.ndarray:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        """Stops decoding and closes the file."""
+        self._chunks.close()
+        self._container.close()
+
+    def __enter__(self) -> DecodedStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def decode(path: str | os.PathLike[str]) -> DecodedAudio:
     """Decodes a file's audio track whole, at its own rate and channel count.
 
-    Packets the decoder rejects are skipped (and logged), as players do. For MP4
-    family files the decoded length is trimmed to the stream's declared duration,
-    which drops the encoder's end padding that PyAV leaves in.
+    The same samples as `decode_stream` gives, joined: see there for the details.
 
     Args:
         path: the file to decode.
@@ -272,37 +312,146 @@ def decode(path: str | os.PathLike[str]) -> DecodedAudio:
     Raises:
         InvalidArgument: for a file with no decodable audio.
     """
-    with _open_input(path) as container:
+    with decode_stream(path) as stream:
+        chunks = list(stream)
+    samples = np.concatenate(chunks) if chunks else np.zeros((0, stream.channels), np.float32)
+    return DecodedAudio(samples, stream.sample_rate, stream.channels, stream.layout)
+
+
+def decode_stream(
+    path: str | os.PathLike[str], *, chunk_frames: int = _CHUNK_FRAMES
+) -> DecodedStream:
+    """Decodes a file's audio track as a stream of chunks, holding only a few in memory.
+
+    The rate, channel count and layout are those of the first decoded frame; later
+    frames in another format are converted to it. Packets the decoder rejects are
+    skipped (and logged), as players do. For MP4 family files the stream ends at
+    the stream's declared duration, which drops the encoder's end padding that
+    PyAV leaves in (unless the decode overshoots it by more than padding could).
+
+    Args:
+        path: the file to decode.
+        chunk_frames: frames per chunk; the last chunk may be shorter.
+
+    Returns:
+        The stream; its chunks are float32 of shape (frames, channels) at
+        `sample_rate`, and add up to the track's exact length.
+
+    Raises:
+        InvalidArgument: for a file with no decodable audio, or a bad `chunk_frames`;
+            while iterating, for a file found to be corrupt.
+    """
+    if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1:
+        raise InvalidArgument(f"chunk_frames must be a positive integer, not {chunk_frames!r}")
+    container = _open_input(path)
+    try:
         stream = _audio_stream(container, path)
-        ctx = stream.codec_context
-        rate = ctx.sample_rate
-        channels = ctx.channels
-        layout = ctx.layout.name if ctx.layout else ""
-        chunks: list[np.ndarray] = []
-        resampler: av.AudioResampler | None = None
-        source: tuple[str, str, int] | None = None
-        for frame in _decoded_frames(container, stream, path):
-            shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-            if resampler is None or shape != source:
-                # A stream may change format mid-way; a fresh resampler brings
-                # every frame to the first frame's rate and layout.
-                if resampler is None:
-                    rate, channels, layout = frame.sample_rate, len(frame.layout.channels), shape[1]
-                resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
-                source = shape
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1, channels))
-        if resampler is not None:
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1, channels))
-        if not chunks:
+        frames = _decoded_frames(container, stream, path)
+        # The first frame gives the format every chunk is brought to.
+        first = next(frames, None)
+        if first is None:
             raise _not_audio(path, "no audio frame could be decoded")
-        samples = np.concatenate(chunks).astype(np.float32, copy=False)
         declared = _declared_seconds(container, stream)
-        expected = None if declared is None else int(round(declared * rate))
-        if expected is not None and expected < samples.shape[0] <= expected + _MAX_PADDING:
-            samples = samples[:expected]
-        return DecodedAudio(np.ascontiguousarray(samples), rate, channels, layout)
+    except BaseException:
+        container.close()
+        raise
+    rate = first.sample_rate
+    channels = len(first.layout.channels)
+    layout = first.layout.name
+    expected = None if declared is None else int(round(declared * rate))
+    pieces = _as_float(itertools.chain([first], frames), rate, channels, layout)
+    chunks = _rechunked(_cut_padding(pieces, expected), chunk_frames)
+    return DecodedStream(
+        sample_rate=rate,
+        channels=channels,
+        layout=layout,
+        chunks=_closing(chunks, container, frames),
+        container=container,
+    )
+
+
+def _as_float(frames: Iterator[Any], rate: int, channels: int, layout: str) -> Iterator[np.ndarray]:
+    """Decoded frames as packed float32 (frames, channels) arrays in one rate and layout."""
+    resampler: av.AudioResampler | None = None
+    source: tuple[str, str, int] | None = None
+    for frame in frames:
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if resampler is None or shape != source:
+            # A stream may change format mid-way; a fresh resampler brings
+            # every frame to the first frame's rate and layout.
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+            source = shape
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().reshape(-1, channels)
+    if resampler is not None:
+        for out in resampler.resample(None):
+            yield out.to_ndarray().reshape(-1, channels)
+
+
+def _cut_padding(pieces: Iterator[np.ndarray], expected: int | None) -> Iterator[np.ndarray]:
+    """Ends the stream at `expected` frames when what follows is end padding.
+
+    What comes past `expected` is held back: at most `_MAX_PADDING` frames of it
+    are the encoder's padding and are dropped at the end; more means the
+    declared length is wrong, and everything is let through.
+    """
+    if expected is None:
+        yield from pieces
+        return
+    passed = 0
+    held: list[np.ndarray] = []
+    held_frames = 0
+    for piece in pieces:
+        if held_frames > _MAX_PADDING:
+            yield piece
+            continue
+        if passed < expected:
+            head = piece[: expected - passed]
+            passed += head.shape[0]
+            piece = piece[head.shape[0] :]
+            yield head
+        if piece.shape[0]:
+            held.append(piece)
+            held_frames += piece.shape[0]
+            if held_frames > _MAX_PADDING:
+                yield from held
+                held = []
+
+
+def _rechunked(pieces: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The same frames in chunks of exactly `size` frames, the last one shorter."""
+    buffer: list[np.ndarray] = []
+    buffered = 0
+    for piece in pieces:
+        if not piece.shape[0]:
+            continue
+        buffer.append(piece)
+        buffered += piece.shape[0]
+        if buffered < size:
+            continue
+        joined = _joined(buffer)
+        whole = buffered - buffered % size
+        for start in range(0, whole, size):
+            yield joined[start : start + size]
+        buffer = [joined[whole:]] if whole < buffered else []
+        buffered -= whole
+    if buffered:
+        yield _joined(buffer)
+
+
+def _closing(
+    chunks: Iterator[np.ndarray], container: Any, frames: Generator[Any, None, None]
+) -> Generator[np.ndarray, None, None]:
+    """Yields the chunks; closes the decoder and the file when done, stopped or collected."""
+    try:
+        yield from chunks
+    finally:
+        frames.close()
+        container.close()
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -374,14 +523,7 @@ def encode(
 ) -> None:
     """Writes rendered audio in the source's container and codec, or in `output_format`.
 
-    The audio keeps the source's rate and channel layout (Opus, which only runs at
-    48 kHz and below, is resampled up when it must be). Tags and cover art are copied
-    when `preserve_metadata`; a video container keeps its video streams, packet for
-    packet. Priming and padding are signalled where the container can (MP3 LAME
-    header, MP4 edit list, Ogg pre-skip and granule position), so the decoded output
-    is as long as the decoded source; ADTS cannot signal them, and for ADTS-to-ADTS
-    the source's own priming is dropped instead so the lengths still match. The
-    file appears at `output_path` only when complete.
+    `encode_stream` with the whole track as one chunk: see there for the details.
 
     Args:
         decoded_samples: (frames, channels) float32 audio, e.g. `render`'s output.
@@ -393,13 +535,60 @@ def encode(
         preserve_metadata: copy tags and cover art.
 
     Raises:
-        InvalidArgument: for an unknown output format, a bad bit rate, a source that
-            is not decodable audio, or a conversion the target cannot hold.
+        InvalidArgument: for bad samples, an unknown output format, a bad bit rate, a
+            source that is not decodable audio, or a conversion the target cannot hold.
     """
-    if decoded_samples.ndim != 2 or decoded_samples.shape[1] < 1:
-        raise InvalidArgument(
-            f"samples must be (frames, channels), not shape {decoded_samples.shape}"
-        )
+    _check_chunk(decoded_samples, None)
+    encode_stream(
+        [decoded_samples],
+        sample_rate,
+        source_path,
+        output_path,
+        output_format=output_format,
+        bitrate=bitrate,
+        preserve_metadata=preserve_metadata,
+    )
+
+
+def encode_stream(
+    chunks: Iterable[np.ndarray],
+    sample_rate: int,
+    source_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    output_format: str | None = None,
+    bitrate: str | None = None,
+    preserve_metadata: bool = True,
+) -> None:
+    """Writes a stream of rendered audio chunks in the source's format, or `output_format`.
+
+    The chunks are encoded as they come, so memory stays flat however long the
+    track is. The audio keeps the source's rate and channel layout (Opus, which only
+    runs at 48 kHz and below, is resampled up when it must be). Tags and cover art
+    are copied when `preserve_metadata`; a video container keeps its video streams,
+    packet for packet, interleaved with the audio by time. Priming and padding are
+    signalled where the container can (MP3 LAME header, MP4 edit list, Ogg pre-skip
+    and granule position), so the decoded output is as long as the decoded source;
+    ADTS cannot signal them, and for ADTS-to-ADTS the source's own priming is dropped
+    instead so the lengths still match. The file appears at `output_path` only when
+    complete: an error, from the chunks too, leaves nothing there.
+
+    Args:
+        chunks: (frames, channels) float32 arrays of any lengths, all with the same
+            channel count, e.g. `decode_stream`'s; with none, an empty track with
+            the source's channel count is written.
+        sample_rate: their rate, the rate `decode_stream` gave.
+        source_path: the upload the audio came from (format, tags, cover, video).
+        output_path: where to write.
+        output_format: one of OUTPUT_FORMATS; None keeps the source's.
+        bitrate: e.g. "128k"; None keeps the source's rate where it applies, else 192k.
+        preserve_metadata: copy tags and cover art.
+
+    Raises:
+        InvalidArgument: for a badly shaped chunk, an unknown output format, a bad bit
+            rate, a source that is not decodable audio, or a conversion the target
+            cannot hold.
+    """
     info = probe(source_path)
     kind = (output_format or info.kind).lower().lstrip(".")
     target = _TARGETS.get(kind)
@@ -408,16 +597,21 @@ def encode(
             f"output format {kind!r} is not supported; expected one of {', '.join(OUTPUT_FORMATS)}"
         )
     bit_rate = parse_bitrate(bitrate) if bitrate is not None else None
-    samples = np.ascontiguousarray(decoded_samples, dtype=np.float32)
-    if kind == "aac" and info.kind == "aac" and samples.shape[0] > _AAC_PRIMING:
+    # The output stream's layout needs the channel count before anything is written.
+    pending = iter(chunks)
+    first = next(pending, None)
+    channels = info.channels if first is None else _check_chunk(first, None).shape[1]
+    checked = _checked(pending if first is None else itertools.chain([first], pending), channels)
+    if kind == "aac" and info.kind == "aac":
         # The decoded ADTS source starts with its encoder's priming and the new
         # encode adds the same again; dropping the old one keeps timing and length.
-        samples = samples[_AAC_PRIMING:]
+        checked = _without_priming(checked, _AAC_PRIMING)
     output = Path(output_path)
     partial = output.with_name(f".{output.name}.{uuid.uuid4().hex[:12]}.part")
     try:
         _write(
-            samples=samples,
+            chunks=checked,
+            channels=channels,
             sample_rate=sample_rate,
             source_path=Path(source_path),
             partial=partial,
@@ -433,9 +627,43 @@ def encode(
     logger.info("wrote %s (%s) from %s", output.name, kind, Path(source_path).name)
 
 
+def _check_chunk(chunk: np.ndarray, channels: int | None) -> np.ndarray:
+    """Returns a chunk as C-ordered float32 if it is (frames, channels) audio."""
+    chunk = np.asarray(chunk)
+    if chunk.ndim != 2 or chunk.shape[1] < 1:
+        raise InvalidArgument(f"samples must be (frames, channels), not shape {chunk.shape}")
+    if channels is not None and chunk.shape[1] != channels:
+        raise InvalidArgument(
+            f"every chunk must have {channels} channels; this one has {chunk.shape[1]}"
+        )
+    return np.ascontiguousarray(chunk, dtype=np.float32)
+
+
+def _checked(chunks: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
+    for chunk in chunks:
+        yield _check_chunk(chunk, channels)
+
+
+def _without_priming(chunks: Iterator[np.ndarray], priming: int) -> Iterator[np.ndarray]:
+    """Drops the first `priming` frames, unless the whole stream is no longer than that."""
+    held: list[np.ndarray] = []
+    held_frames = 0
+    for chunk in chunks:
+        if held_frames > priming:
+            yield chunk
+            continue
+        held.append(chunk)
+        held_frames += chunk.shape[0]
+        if held_frames > priming:
+            yield _joined(held)[priming:]
+            held = []
+    yield from held
+
+
 def _write(
     *,
-    samples: np.ndarray,
+    chunks: Iterator[np.ndarray],
+    channels: int,
     sample_rate: int,
     source_path: Path,
     partial: Path,
@@ -451,7 +679,7 @@ def _write(
         copied = _copied_streams(source, target, kind)
         cover = _cover(source_path) if preserve_metadata and target.cover != "none" else None
         codec = _audio_codec(target, info.codec)
-        layout = _layout_name(info.layout, samples.shape[1])
+        layout = _layout_name(info.layout, channels)
         rate = _output_rate(codec, sample_rate)
         options = dict(target.options)
         if target.muxer in ("mp4", "mov"):
@@ -502,7 +730,7 @@ def _write(
         # In a video container the audio starts where the source's did, so it
         # stays in sync with the copied video.
         start = _audio_start(source_path) if copied else 0.0
-        writer = _AudioWriter(out, audio, samples, sample_rate, layout, start)
+        writer = _AudioWriter(out, audio, chunks, sample_rate, layout, start)
         if copied:
             by_index = dict(zip((s.index for s in copied), out_copies, strict=True))
             for packet in source.demux(copied):
@@ -517,20 +745,25 @@ def _write(
 
 
 class _AudioWriter:
-    """Feeds float samples through a resampler into an encoder and the muxer, in order."""
+    """Feeds float sample chunks through a resampler into an encoder and the muxer, in order.
+
+    Chunks are pulled from the iterator only as far as the output has got, so a
+    video container's packets and the audio interleave without buffering either.
+    """
 
     def __init__(
         self,
         out: Any,
         stream: Any,
-        samples: np.ndarray,
+        chunks: Iterator[np.ndarray],
         sample_rate: int,
         layout: str,
         start: float,
     ) -> None:
         self._out = out
         self._stream = stream
-        self._samples = samples
+        self._chunks = chunks
+        self._current = np.zeros((0, 1), np.float32)
         self._rate = sample_rate
         self._layout = layout
         self._pos = 0
@@ -545,18 +778,27 @@ class _AudioWriter:
 
     def write_until(self, seconds: float) -> None:
         """Encodes the audio up to `seconds` on the output timeline (and a little more)."""
-        limit = self._samples.shape[0]
+        limit = None
         if not math.isinf(seconds):
-            limit = min(limit, int((seconds + 0.25) * self._rate) - self._offset)
-        while self._pos < limit:
-            chunk = self._samples[self._pos : min(limit, self._pos + _CHUNK_FRAMES)]
+            limit = int((seconds + 0.25) * self._rate) - self._offset
+        while limit is None or self._pos < limit:
+            if not self._current.shape[0]:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    return
+                self._current = chunk
+                continue
+            size = min(self._current.shape[0], _CHUNK_FRAMES)
+            if limit is not None:
+                size = min(size, limit - self._pos)
+            piece, self._current = self._current[:size], self._current[size:]
             frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(chunk).reshape(1, -1), format="flt", layout=self._layout
+                np.ascontiguousarray(piece).reshape(1, -1), format="flt", layout=self._layout
             )
             frame.sample_rate = self._rate
             frame.pts = self._offset + self._pos
             frame.time_base = Fraction(1, self._rate)
-            self._pos += chunk.shape[0]
+            self._pos += size
             for converted in self._resampler.resample(frame):
                 self._out.mux(self._stream.encode(converted))
 
@@ -600,7 +842,9 @@ def _audio_stream(container: Any, path: str | os.PathLike[str]) -> Any:
         return container.streams.audio[0]
 
 
-def _decoded_frames(container: Any, stream: Any, path: str | os.PathLike[str]) -> Iterator[Any]:
+def _decoded_frames(
+    container: Any, stream: Any, path: str | os.PathLike[str]
+) -> Generator[Any, None, None]:
     """Every decoded frame of `stream`, skipping packets the decoder rejects.
 
     A few bad packets are skipped, as players do; when more than a fifth of them are

@@ -53,16 +53,23 @@ def test_si_sdr_ignores_scale_and_offset_but_not_noise():
 
 @pytest.mark.parametrize(("exponent", "name"), [(0.0, "white"), (-1.0, "pink"), (-2.0, "brown")])
 def test_noise_colours_have_their_spectral_slope(exponent, name):
-    noise = colored_noise(10 * RATE, exponent, np.random.default_rng(7))
+    noise = colored_noise(10 * RATE, RATE, exponent, np.random.default_rng(7))
     assert noise.dtype == np.float32 and noise.shape == (10 * RATE,)
     assert math.sqrt(np.mean(np.square(noise, dtype=np.float64))) == pytest.approx(1.0, rel=1e-4)
     assert _slope(noise) == pytest.approx(exponent, abs=0.1), name
 
 
+def test_coloured_noise_holds_nothing_below_the_audible_band():
+    noise = colored_noise(5 * RATE, RATE, -2.0, np.random.default_rng(2), low_hz=20.0)
+    spectrum = np.abs(np.fft.rfft(noise)) ** 2
+    freqs = np.fft.rfftfreq(noise.shape[0], 1 / RATE)
+    assert spectrum[freqs < 19.9].sum() < 1e-9 * spectrum.sum()
+
+
 def test_the_same_seed_gives_the_same_noise():
-    first = colored_noise(RATE, -1.0, np.random.default_rng(3))
-    again = colored_noise(RATE, -1.0, np.random.default_rng(3))
-    other = colored_noise(RATE, -1.0, np.random.default_rng(4))
+    first = colored_noise(RATE, RATE, -1.0, np.random.default_rng(3))
+    again = colored_noise(RATE, RATE, -1.0, np.random.default_rng(3))
+    other = colored_noise(RATE, RATE, -1.0, np.random.default_rng(4))
     assert np.array_equal(first, again) and not np.array_equal(first, other)
 
 
@@ -101,7 +108,7 @@ def test_babble_is_the_talkers_at_equal_level():
 def test_mixing_gives_the_asked_snr(snr):
     rng = np.random.default_rng(5)
     speech = (0.05 * rng.standard_normal(RATE)).astype(np.float32)
-    noise = colored_noise(2 * RATE, -1.0, rng)
+    noise = colored_noise(2 * RATE, RATE, -1.0, rng)
     mix = mix_at_snr(speech, noise, snr)
     assert mix.shape == speech.shape and mix.dtype == np.float32
     added = mix.astype(np.float64) - speech

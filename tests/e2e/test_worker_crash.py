@@ -4,21 +4,41 @@ worker, and completed exactly once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
-import numpy as np
+import pytest
 
 from services.common.jobqueue import CENSOR_CONSUMER, STREAM
 from tests.support.speech import build_track, write_audio
 
 
 async def test_a_job_survives_its_worker_being_killed(censor_system, tmp_path):
+    # About fifteen seconds of varied speech, so the job is still running when its worker
+    # dies. (A sentence repeated over and over makes Whisper fall back to sampling at higher
+    # temperatures, which gives a different transcript each time.)
     track = build_track(
-        [("What the", False), ("fuck", True), ("are you doing with my car?", False)], gap=0.05
+        [
+            ("What the", False),
+            ("fuck", True),
+            ("are you doing with my car?", False),
+            ("This is a", False),
+            ("damn", True),
+            ("good song.", False),
+            ("He is such an", False),
+            ("asshole", True),
+            ("and I do not like him at all.", False),
+            ("Oh", False),
+            ("shit,", True),
+            ("I forgot my keys at home today.", False),
+            ("She is a", False),
+            ("bitch", True),
+            ("and I do not like her.", False),
+        ],
+        gap=0.05,
     )
-    # About twenty seconds of speech, so the job is still running when its worker dies.
-    source = write_audio(np.tile(track.audio, 6), tmp_path / "long.wav")
+    source = write_audio(track.audio, tmp_path / "long.wav")
     events, subscription = await censor_system.events()
     before = await censor_system.js.consumer_info(STREAM, CENSOR_CONSUMER)
     async with censor_system.paused():
@@ -38,8 +58,9 @@ async def test_a_job_survives_its_worker_being_killed(censor_system, tmp_path):
     await subscription.unsubscribe()
 
     assert job["status"] == "completed", job
-    logs = "\n".join(w.text()[-4000:] for w in censor_system.workers)
-    assert job["words_censored"] == 6, (job, logs)
+    if job["words_censored"] != 5:
+        logs = "\n".join(w.text()[-6000:] for w in censor_system.workers)
+        pytest.fail(f"{json.dumps(job)}\n{json.dumps(events)}\n{logs}", pytrace=False)
     mine = [e for e in events if e["job_id"] == job_id]
     assert [e["type"] for e in mine].count("completed") == 1
     assert not [e for e in mine if e["type"] == "failed"]
