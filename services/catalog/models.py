@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiKeyRow", "Base", "DenoiseJob", "Job", "UserSettingsRow", "Word", "WordList"]
@@ -141,6 +142,9 @@ class Job(Base):
     input_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
     output_key: Mapped[str] = mapped_column(String(500), default="", server_default="")
     output_format: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    source_job_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True, deferred=True)
 
 
 class ApiKeyRow(Base):

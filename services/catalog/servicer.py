@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,7 @@ _JOB_UPDATE_FIELDS = (
     "words_censored",
     "error_message",
     "output_key",
+    "report_json",
 )
 
 
@@ -145,6 +147,8 @@ def _job_to_proto(job: Job) -> pb.Job:
         input_key=job.input_key,
         output_key=job.output_key,
         output_format=job.output_format,
+        dry_run=job.dry_run,
+        source_job_id=job.source_job_id,
     )
     if job.started_at is not None:
         message.started_at.CopyFrom(to_timestamp(job.started_at))
@@ -309,6 +313,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
             "min_severity": request.min_severity,
             "input_key": request.input_key,
             "output_format": request.output_format,
+            "dry_run": request.dry_run,
+            "source_job_id": request.source_job_id,
         }
         async with self._tx() as session:
             job = await store.create_job(session=session, values=values)
@@ -326,6 +332,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         async with self._tx() as session:
             job = await store.get_job(session=session, job_id=request.job_id)
         return _job_to_proto(job)
+
+    async def GetJobReport(
+        self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.JobReport:
+        async with self._tx() as session:
+            report = await store.get_job_report(session=session, job_id=request.job_id)
+        return pb.JobReport(job_id=request.job_id, report_json=json.dumps(report))
 
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext

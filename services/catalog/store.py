@@ -43,6 +43,7 @@ __all__ = [
     "get_default_word_list",
     "get_denoise_job",
     "get_job",
+    "get_job_report",
     "get_settings",
     "get_statistics",
     "get_word_list",
@@ -596,7 +597,9 @@ async def update_job(*, session: AsyncSession, job_id: str, changes: Mapping[str
     elif job.status in ("completed", "failed"):
         raise FailedPrecondition(f"job {job_id} is already {job.status}")
     for field, value in changes.items():
-        if field != "status" and value is not None:
+        if field == "report_json":
+            job.report = _parse_report(value)
+        elif field != "status" and value is not None:
             setattr(job, field, value)
     if status is not None:
         now = _now()
@@ -610,6 +613,25 @@ async def update_job(*, session: AsyncSession, job_id: str, changes: Mapping[str
     await session.flush()
     await session.refresh(job)
     return job
+
+
+def _parse_report(value: str) -> dict[str, Any]:
+    try:
+        report = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"report_json is not JSON: {exc}") from None
+    if not isinstance(report, dict):
+        raise InvalidArgument("report_json must be a JSON object")
+    return report
+
+
+async def get_job_report(*, session: AsyncSession, job_id: str) -> dict[str, Any]:
+    """Returns the job's report, or raises NotFound (unknown job, or no report yet)."""
+    report = await session.scalar(select(Job.report).where(Job.job_id == job_id))
+    if report is None:
+        await _load_job(session, job_id)  # NotFound for an unknown job
+        raise NotFound(f"job {job_id} has no transcript yet")
+    return dict(report)
 
 
 async def list_jobs(*, session: AsyncSession, limit: int, status: str | None) -> list[Job]:

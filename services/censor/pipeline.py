@@ -19,7 +19,15 @@ from services.common import media
 from services.common.errors import InvalidArgument
 from services.common.wordlists import WordEntry
 
-__all__ = ["CensorRequest", "CensorResult", "Denoise", "Progress", "Transcribe", "run_censor"]
+__all__ = [
+    "CensorRequest",
+    "CensorResult",
+    "CensoredWord",
+    "Denoise",
+    "Progress",
+    "Transcribe",
+    "run_censor",
+]
 
 # (pcm mono 16 kHz, duration, hotwords) -> tokens and progress percentages, as they come.
 Transcribe = Callable[[np.ndarray, float, Sequence[str]], AsyncIterator[Token | float]]
@@ -43,16 +51,32 @@ class CensorRequest:
     bitrate: str | None = None
     preserve_metadata: bool = True
     denoise: int = 0  # 0: off; 1..100: remove noise first, then transcribe and render
+    dry_run: bool = False  # transcribe and match only: nothing is rendered or encoded
+    # Given spans are rendered as they are, without transcribing (a re-render).
+    spans: Sequence[dsp.Span] | None = None
+
+
+@dataclass(frozen=True)
+class CensoredWord:
+    """One matched word or phrase: Whisper's times and the times it is censored over."""
+
+    match: Match
+    whisper: dsp.Span
+    refined: dsp.Span
+    widened: bool = False
 
 
 @dataclass(frozen=True)
 class CensorResult:
-    output_path: Path
+    output_path: Path | None  # None for a dry run
     output_kind: str
     duration: float
     words: list[Token]
     matches: list[Match]
     spans: list[dsp.Span]
+    censored: list[CensoredWord]
+    words_detected: int  # matches of the list at any severity
+    language: str = ""
 
 
 async def run_censor(
@@ -82,23 +106,48 @@ async def run_censor(
         await progress("denoise", 100.0, "Background noise removed")
     mono = await asyncio.to_thread(media.to_mono_16k, samples, audio.sample_rate)
 
-    await progress("transcription", 0.0, "Transcribing audio...")
-    hotwords = sorted({e.word for e in request.entries if " " not in e.word})
     words: list[Token] = []
-    async for item in transcribe(mono, audio.duration, hotwords):
-        if isinstance(item, Token):
-            words.append(item)
-        else:
-            await progress("transcription", float(item), "Transcribing audio...")
-    await progress("transcription", 100.0, f"Transcribed {len(words)} words")
+    matches: list[Match] = []
+    censored: list[CensoredWord] = []
+    detected = 0
+    if request.spans is not None:
+        spans = dsp.merge_spans(list(request.spans), duration=audio.duration)
+    else:
+        await progress("transcription", 0.0, "Transcribing audio...")
+        hotwords = sorted({e.word for e in request.entries if " " not in e.word})
+        async for item in transcribe(mono, audio.duration, hotwords):
+            if isinstance(item, Token):
+                words.append(item)
+            else:
+                await progress("transcription", float(item), "Transcribing audio...")
+        await progress("transcription", 100.0, f"Transcribed {len(words)} words")
 
-    await progress("matching", 0.0, "Matching words against the list...")
-    matches = Matcher(request.entries, request.min_severity).match(words)
-    spans = dsp.merge_spans(
-        [dsp.Span(max(0.0, m.start - _PAD_BEFORE), m.end + _PAD_AFTER) for m in matches],
-        duration=audio.duration,
-    )
-    await progress("matching", 100.0, f"Found {len(matches)} words to censor")
+        await progress("matching", 0.0, "Matching words against the list...")
+        matches = Matcher(request.entries, request.min_severity).match(words)
+        detected = len(Matcher(request.entries, "low").match(words))
+        censored = [
+            CensoredWord(
+                match=m,
+                whisper=dsp.Span(m.start, m.end),
+                refined=dsp.Span(
+                    max(0.0, m.start - _PAD_BEFORE), min(audio.duration, m.end + _PAD_AFTER)
+                ),
+            )
+            for m in matches
+        ]
+        spans = dsp.merge_spans([c.refined for c in censored], duration=audio.duration)
+        await progress("matching", 100.0, f"Found {len(matches)} words to censor")
+    if request.dry_run:
+        return CensorResult(
+            output_path=None,
+            output_kind=request.output_format or info.kind,
+            duration=audio.duration,
+            words=words,
+            matches=matches,
+            spans=spans,
+            censored=censored,
+            words_detected=detected,
+        )
 
     await progress("rendering", 0.0, f"Censoring {len(spans)} spans...")
     rendered = await asyncio.to_thread(
@@ -125,4 +174,6 @@ async def run_censor(
         words=words,
         matches=matches,
         spans=spans,
+        censored=censored,
+        words_detected=detected,
     )

@@ -8,10 +8,12 @@ The catalog refuses to complete a job twice, so a redelivered job is finished on
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 import nats.aio.client
@@ -23,8 +25,10 @@ from nats.js import JetStreamContext
 from cleantracks_proto import catalog_pb2 as cpb
 from cleantracks_proto import catalog_pb2_grpc, transcriber_pb2_grpc
 from cleantracks_proto import transcriber_pb2 as tpb
-from services.censor.matching import Matcher, Token
+from services.censor.dsp import Span
+from services.censor.matching import Token
 from services.censor.pipeline import CensorRequest, Denoise, run_censor
+from services.censor.report import build_report
 from services.common import media
 from services.common.blobstore import BlobStore
 from services.common.errors import CleanTracksError, Unavailable
@@ -167,6 +171,11 @@ class CensorWorker:
 
         words_reply = await self._call("ListWords", cpb.ListWordsRequest(list_id=job.word_list_id))
         entries = [entry_from_proto(w) for w in words_reply.words]  # type: ignore[attr-defined]
+        spans = None
+        if job.rerender:
+            stored = await self._call("GetJobReport", cpb.GetJobRequest(job_id=job.job_id))
+            report = json.loads(stored.report_json)  # type: ignore[attr-defined]
+            spans = [Span(float(s["start"]), float(s["end"])) for s in report["spans"]]
         with tempfile.TemporaryDirectory(dir=self._work_dir, prefix="censor-") as tmp:
             # Named as uploaded (the gateway made the name safe), so errors name the user's file.
             input_path = Path(tmp) / "input" / (Path(job.input_filename).name or "upload.bin")
@@ -185,31 +194,35 @@ class CensorWorker:
                 bitrate=job.bitrate or None,
                 preserve_metadata=job.preserve_metadata,
                 denoise=job.denoise,
+                dry_run=job.dry_run,
+                spans=spans,
             )
             result = await run_censor(request, self._transcribe(job), progress, self._denoise)
-            output_key = f"results/{job.job_id}/{output_name}"
-            await self._blobs.put_file(output_key, result.output_path)
-        detected = len(Matcher(entries, "low").match(result.words))
-        done = await self._call(
-            "UpdateJob",
-            cpb.UpdateJobRequest(
-                job_id=job.job_id,
-                status="completed",
-                output_filename=output_name,
-                output_key=output_key,
-                audio_duration_seconds=round(result.duration, 3),
-                words_detected=detected,
+            output_key = ""
+            if result.output_path is not None:
+                output_key = f"results/{job.job_id}/{output_name}"
+                await self._blobs.put_file(output_key, result.output_path)
+        changes: dict[str, Any] = {
+            "status": "completed",
+            "audio_duration_seconds": round(result.duration, 3),
+        }
+        if result.output_path is not None:
+            changes.update(output_filename=output_name, output_key=output_key)
+        if not job.rerender:  # a re-render keeps the report it was made from
+            changes.update(
+                words_detected=result.words_detected,
                 words_censored=len(result.matches),
-            ),
-        )
+                report_json=json.dumps(build_report(result)),
+            )
+        done = await self._call("UpdateJob", cpb.UpdateJobRequest(job_id=job.job_id, **changes))
         await self._publish(
             JobEvent(
                 job_id=job.job_id,
                 type="completed",
                 result=completed_result(
-                    output_name,
-                    detected,
-                    len(result.matches),
+                    output_name if result.output_path is not None else "",
+                    done.words_detected,  # type: ignore[attr-defined]
+                    done.words_censored,  # type: ignore[attr-defined]
                     done.processing_time_seconds,  # type: ignore[attr-defined]
                 ),
             )

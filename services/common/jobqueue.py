@@ -64,6 +64,8 @@ class CensorJob:
     whisper_model: str = ""
     use_gpu: bool = True
     denoise: int = 0  # 0: off; 1..100: noise removal before transcription and rendering
+    dry_run: bool = False  # transcribe and match only; the report is the result
+    rerender: bool = False  # render the spans of the job's stored report, no transcription
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()

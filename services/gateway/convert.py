@@ -91,4 +91,6 @@ def job_json(job: pb.Job) -> dict[str, Any]:
         "words_detected": job.words_detected,
         "words_censored": job.words_censored,
         "error_message": job.error_message if job.HasField("error_message") else None,
+        "dry_run": job.dry_run,
+        "source_job_id": job.source_job_id or None,
     }

@@ -35,6 +35,9 @@ async def process(
     denoise: Annotated[
         int, Form(ge=0, le=100, description="Noise removal before censoring: 0 (off) to 100")
     ] = 0,
+    dry_run: Annotated[
+        bool, Form(description="Transcribe and match only; see GET /api/jobs/{id}/transcript")
+    ] = False,
 ) -> JSONResponse:
     user = await catalog.call("GetSettings", pb.GetSettingsRequest(user_id=user_id))
     method = censor_method or user.processing.default_censor_method
@@ -77,6 +80,7 @@ async def process(
             min_severity=severity,
             input_key=input_key,
             output_format=output_format or info.kind,
+            dry_run=dry_run,
         ),
     )
     job = CensorJob(
@@ -93,6 +97,7 @@ async def process(
         whisper_model=user.model.whisper_model_size,
         use_gpu=user.model.use_gpu,
         denoise=denoise,
+        dry_run=dry_run,
     )
     try:
         await enqueue(backends.js, job)
