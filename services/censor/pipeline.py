@@ -17,7 +17,7 @@ from services.censor import dsp
 from services.censor.matching import Match, Matcher, Token
 from services.common import media
 from services.common.errors import InvalidArgument
-from services.common.wordlists import WordEntry
+from services.common.wordlists import WordEntry, severity_rank
 
 __all__ = [
     "CensorRequest",
@@ -26,6 +26,7 @@ __all__ = [
     "Denoise",
     "Progress",
     "Transcribe",
+    "hotword_order",
     "run_censor",
 ]
 
@@ -38,6 +39,40 @@ Denoise = Callable[[np.ndarray, int, int], np.ndarray]
 # Whisper's word times are estimates; a small margin keeps the edges of a word inaudible.
 _PAD_BEFORE = 0.05
 _PAD_AFTER = 0.08
+
+
+# The profanity heard most in speech and song; they go first in the prompt, which only holds
+# a few dozen words, so a long list does not crowd them out.
+_COMMON = (
+    "fuck",
+    "shit",
+    "damn",
+    "bitch",
+    "ass",
+    "asshole",
+    "hell",
+    "crap",
+    "dick",
+    "bastard",
+    "motherfucker",
+    "piss",
+    "cunt",
+    "pussy",
+    "cock",
+    "whore",
+    "slut",
+)
+
+
+def hotword_order(entries: Sequence[WordEntry]) -> list[str]:
+    """The list's single words in the order to offer them to Whisper: the most common
+    profanity first, then by severity (highest first), then alphabetically."""
+    common = {word: i for i, word in enumerate(_COMMON)}
+    words = {e.word: e for e in entries if " " not in e.word}
+    return sorted(
+        words,
+        key=lambda w: (common.get(w, len(common)), -severity_rank(words[w].severity), w),
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +149,7 @@ async def run_censor(
         spans = dsp.merge_spans(list(request.spans), duration=audio.duration)
     else:
         await progress("transcription", 0.0, "Transcribing audio...")
-        hotwords = sorted({e.word for e in request.entries if " " not in e.word})
+        hotwords = hotword_order(request.entries)
         async for item in transcribe(mono, audio.duration, hotwords):
             if isinstance(item, Token):
                 words.append(item)
