@@ -197,7 +197,11 @@ class CensorWorker:
                 dry_run=job.dry_run,
                 spans=spans,
             )
-            result = await run_censor(request, self._transcribe(job), progress, self._denoise)
+            # The list's language (its primary subtag, "pt" of "pt-BR"): Whisper skips the
+            # detection, which costs seconds and can go wrong on short clips.
+            language = words_reply.list.language.split("-")[0].lower()  # type: ignore[attr-defined]
+            transcribe = self._transcribe(job, language)
+            result = await run_censor(request, transcribe, progress, self._denoise)
             output_key = ""
             if result.output_path is not None:
                 output_key = f"results/{job.job_id}/{output_name}"
@@ -228,7 +232,7 @@ class CensorWorker:
             )
         )
 
-    def _transcribe(self, job: CensorJob):  # noqa: ANN202 - returns the pipeline's Transcribe
+    def _transcribe(self, job: CensorJob, language: str):  # noqa: ANN202 - the pipeline's Transcribe
         async def transcribe(
             pcm: np.ndarray, duration: float, hotwords: Sequence[str]
         ) -> AsyncIterator[Token | float]:
@@ -239,6 +243,7 @@ class CensorWorker:
                         device="auto" if job.use_gpu else "cpu",
                         hotwords=list(hotwords),
                         duration_seconds=duration,
+                        language=language,
                     )
                 )
                 for i in range(0, len(pcm), _PCM_CHUNK):
