@@ -15,8 +15,10 @@ __all__ = ["CLEAN_WORDS", "RULES", "Match", "Matcher", "Token", "normalize_token
 RULES: tuple[str, ...] = ("exact", "variation", "inflection", "compound", "masked", "phrase")
 
 # Everyday words that the inflection and compound rules would otherwise read as a listed
-# word: verb senses of a listed noun ("cocked", "pricked"), unrelated words that happen to
-# spell an inflection ("tardy", "monger", "shaggy") and one compound of two listed forms
+# word, for the default list and the words generic lists add ("butt", "tit", "bum"): verb
+# senses of a listed noun ("cocked", "pricked"), unrelated words that happen to spell an
+# inflection ("tardy", "monger", "shaggy", "butter"), names ("Cummings", "Lesbos"), idioms
+# whose hyphenated parts are listed ("tit-for-tat") and one compound of two listed forms
 # ("assassin" = "ass" + "assin"). Each also covers its own regular inflections. They give
 # way to an explicit listing: a list that names "cocky" still censors it. Substrings need
 # no entry here: the rules never match inside a word (class, Scunthorpe, cocktail).
@@ -24,6 +26,9 @@ CLEAN_WORDS: frozenset[str] = frozenset(
     {
         "assassin",
         "bloodied",
+        "bloodies",
+        "bloodying",
+        "bumbag",
         "bummer",
         "butter",
         "chinked",
@@ -38,6 +43,11 @@ CLEAN_WORDS: frozenset[str] = frozenset(
         "cummings",
         "damning",
         "dicker",
+        "dicky",
+        "fagged",
+        "fagging",
+        "heller",
+        "hoedown",
         "knobby",
         "lesbos",
         "mingy",
@@ -46,9 +56,11 @@ CLEAN_WORDS: frozenset[str] = frozenset(
         "pricked",
         "pricker",
         "pricking",
+        "retarding",
         "shaggy",
         "spunky",
         "tardy",
+        "titfortat",
         "titter",
         "willies",
         "woodpecker",
@@ -72,7 +84,7 @@ _HEADS = frozenset(
         "bag", "bird", "box", "brain", "bucket", "burger", "clown", "eater", "face", "fest",
         "hat", "head", "heap", "hole", "house", "kisser", "licker", "load", "lord", "monkey",
         "mouth", "muncher", "nut", "pants", "pile", "rag", "sack", "show", "stain", "stick",
-        "storm", "sucker", "ton", "wad", "waffle", "wipe", "wit",
+        "storm", "sucker", "wad", "waffle", "wipe", "wit",
     }
 )  # fmt: skip
 
@@ -82,6 +94,8 @@ _MIN_STEM = 3
 # An agent noun this long is a compound ("motherfucker", "cocksucker"); its verb stem
 # takes verb endings too ("motherfucking"). Short ones do not: "tosser" is not "tossing".
 _MIN_AGENT = 8
+# No spoken word is longer; a longer token (a URL, a run of symbols) is not split for compounds.
+_MAX_COMPOUND = 32
 _VOWELS = frozenset("aeiou")
 _VERB_SUFFIXES = ("ed", "er", "ers", "ing", "in", "y", "ier", "iest", "iness", "ery")
 
@@ -172,7 +186,8 @@ def normalize_token(text: str) -> str:
     symbols "$" and "@" are kept, and so is an apostrophe inside the word ("he'll").
     """
     folded = unicodedata.normalize("NFKC", text).translate(_FOLD)
-    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    if not folded.isascii():
+        folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
     folded = unicodedata.normalize("NFKC", folded.casefold())
     word = _EDGE.sub("", " ".join(folded.split()))
     inner = word[1:-1]
@@ -194,20 +209,32 @@ def _fits(mask: str, word: str) -> bool:
     return len(mask) == len(word) and all(m in ("*", c) for m, c in zip(mask, word, strict=True))
 
 
-def _visible(mask: str) -> bool:
-    return any(c.isalnum() for c in mask)
+def _is_mask(key: str) -> bool:
+    """Whisper's masks show the first letter ("f***", "sh*t", "a**hole"); "****" and "*s*"
+    could stand for anything."""
+    return "*" in key and key[0].isalnum()
 
 
-def _vowel_stem(base: str) -> str:
-    """The stem a vowel suffix joins: "shit" -> "shitt", "spic" -> "spick", "fuck" -> "fuck"."""
+def _vowel_stems(base: str) -> set[str]:
+    """The stems a vowel suffix joins: "shit" -> "shitt", "spic" -> "spick", "fuck" -> "fuck".
+
+    A final consonant after a single vowel doubles. Past one syllable that depends on stress
+    ("bullshitting", "visiting"), so a longer word takes both spellings.
+    """
     if base.endswith("c"):
-        return base + "k"
-    groups = len(re.findall(r"[aeiouy]+", base))
+        return {base + "k"}
     last, vowel, before = base[-1], base[-2], base[-3]
-    if groups == 1 and last not in _VOWELS and last not in "wxy":
-        if vowel in _VOWELS and before not in _VOWELS and before != "q":
-            return base + last
-    return base
+    if (
+        last in _VOWELS
+        or last in "wxy"
+        or vowel not in _VOWELS
+        or before in _VOWELS
+        or before == "q"
+    ):
+        return {base}
+    if len(re.findall(r"[aeiouy]+", base)) == 1:
+        return {base + last}
+    return {base, base + last}
 
 
 def _inflections(base: str) -> set[str]:
@@ -223,13 +250,15 @@ def _inflections(base: str) -> set[str]:
     if base[-1] == "e":
         stem = base[:-1]
         forms = {base + e for e in ("s", "d", "r", "rs", "y", "ry")}
-        return forms | {stem + e for e in ("ing", "in", "y", "ier", "iest", "iness")}
+        return forms | {stem + e for e in ("ing", "in", "y")}  # not "rapier" from "rape"
     if base[-1] in _VOWELS:
         return {base + "s", base + "es"}  # "dildos", "dagoes"
-    stem = _vowel_stem(base)
-    plural = (stem if base.endswith("z") else base) + "es"
-    forms = {plural if base.endswith(("s", "sh", "ch", "x", "z")) else base + "s"}
-    forms |= {stem + suffix for suffix in _VERB_SUFFIXES}
+    stems = _vowel_stems(base)
+    if base.endswith(("s", "sh", "ch", "x", "z")):
+        forms = {stem + "es" for stem in stems}  # "bitches", "spazzes"
+    else:
+        forms = {base + "s"}
+    forms |= {stem + suffix for stem in stems for suffix in _VERB_SUFFIXES}
     if len(base) >= _MIN_AGENT and base.endswith("er") and base[-3] not in _VOWELS:
         verb = base[:-2]  # "motherfucker" -> "motherfuck"
         forms |= {verb, verb + "s", verb + "ed", verb + "ing", verb + "in"}
@@ -248,15 +277,62 @@ def _plurals(key: str) -> set[str]:
     return {key + ("es" if key.endswith(("sh", "ch", "x", "z")) else "s")}
 
 
+def _past(key: str) -> set[str]:
+    return {key + "d"} if key.endswith("e") else {stem + "ed" for stem in _vowel_stems(key)}
+
+
+def _verb_forms(key: str) -> set[str]:
+    """The verb forms a phrase's first word takes: "jerks", "jerked", "jerking", "jerkin"."""
+    forms = _inflections(key)
+    return {f for f in forms if f.endswith(("s", "ed", "d", "ing", "in")) and f[-2:] != "rs"}
+
+
+def _keep(table: dict[str, _Hit], key: str, hit: _Hit) -> None:
+    # Where two entries share a spelling, the more severe one names the match.
+    current = table.get(key)
+    if current is None or hit.rank > current.rank:
+        table[key] = hit
+
+
+def _shape(word: str) -> tuple[int, str]:
+    return len(word), word[:1]
+
+
+def _by_shape(hits: Iterable[_Hit]) -> dict[tuple[int, str], list[_Hit]]:
+    """Hits by length and first letter, the two things every mask shows."""
+    table: dict[tuple[int, str], list[_Hit]] = {}
+    for hit in hits:
+        table.setdefault(_shape(hit.spelling), []).append(hit)
+    return table
+
+
+def _best_fit(mask: str, hits: Iterable[_Hit] | None) -> _Hit | None:
+    """The most severe hit whose spelling the mask fits; among equals a listed spelling."""
+    if not _is_mask(mask) or hits is None:
+        return None
+    fitted = (h for h in hits if _fits(mask, h.spelling))
+    return max(fitted, key=lambda h: (h.rank, h.rule in ("exact", "variation")), default=None)
+
+
+def _word_fits(keys: tuple[str, ...], word: str) -> bool:
+    return any(k == word or (_is_mask(k) and _fits(k, word)) for k in keys)
+
+
 _GUARD = _expand(CLEAN_WORDS)
+_HEAD_NOUNS = frozenset(form for h in _HEADS for form in (h, *_plurals(h)))
+_HEAD_FORMS = _HEAD_NOUNS | {form for h in _HEADS for form in _past(h)}  # "shitfaced"
 
 
 class Matcher:
-    """Built once per job from the list's entries at or above ``min_severity``.
+    """Reads transcribed tokens against one word list.
+
+    Everything the rules derive is worked out here, once per job, so ``match`` costs a few
+    dictionary look-ups per token.
 
     Args:
         entries: the word list.
-        min_severity: entries below it are ignored.
+        min_severity: entries below it are never matched; they still mark compound parts,
+            so "ass hole" is found as "asshole" (medium) with "ass" (low) below the bar.
         allow: words or phrases never to censor, whatever rule would match them; a word
             also covers its regular inflections ("hell" allows "hells").
     """
@@ -264,7 +340,7 @@ class Matcher:
     def __init__(
         self, entries: Sequence[WordEntry], min_severity: str = "low", allow: Iterable[str] = ()
     ) -> None:
-        threshold = severity_rank(min_severity)
+        self._threshold = severity_rank(min_severity)
         allow_words: set[str] = set()
         allow_phrases: set[tuple[str, ...]] = set()
         for item in allow:
@@ -284,8 +360,6 @@ class Matcher:
         self._phrases: dict[str, list[tuple[tuple[str, ...], _Hit]]] = {}
         for entry in entries:
             rank = severity_rank(entry.severity)
-            if rank < threshold:
-                continue
             for n, spelling in enumerate((entry.word, *entry.variations)):
                 rule = "exact" if n == 0 else "variation"
                 words = _spelling_words(spelling)
@@ -295,8 +369,8 @@ class Matcher:
                     self._add_phrase(entry, rank, words, derived)
         unlisted = _GUARD | self._allowed
         self._derived = {k: h for k, h in derived.items() if k not in unlisted}
-        self._max_phrase = max((len(w) for p in self._phrases.values() for w, _ in p), default=1)
-        # Compound parts: a listed spelling on the left, any listed or derived form on the right.
+        # Compound parts, of any severity: a listed spelling on the left, any listed or
+        # derived form on the right.
         self._lefts = {
             k: h
             for k, h in self._explicit.items()
@@ -307,13 +381,16 @@ class Matcher:
             for k, h in (self._explicit | self._derived).items()
             if len(k) >= _MIN_STEM and k.isalpha() and k not in unlisted
         }
-        self._heads = _expand(_HEADS)
-        # Masked tokens are fitted against every plain word of the same length.
-        self._by_length: dict[int, list[_Hit]] = {}
-        for key, hit in self._rights.items():
-            self._by_length.setdefault(len(key), []).append(hit)
+        # Masked words and parts are fitted against the plain words of their shape.
+        self._by_shape = _by_shape(h for h in self._rights.values() if h.rank >= self._threshold)
+        self._lefts_by_shape = _by_shape(self._lefts.values())
+        self._rights_by_shape = _by_shape(self._rights.values())
+        self._masked_phrases: dict[tuple[int, str], list[tuple[tuple[str, ...], _Hit]]] = {}
+        for first, phrases in self._phrases.items():
+            self._masked_phrases.setdefault(_shape(first), []).extend(phrases)
+        self._texts: dict[str, _Read] = {}
         self._reads: dict[str, _Read] = {}
-        self._mask_cache: dict[str, _Hit | None] = {}
+        self._fits: dict[str, _Hit | None] = {}
 
     # -- building ---------------------------------------------------------------------
 
@@ -337,14 +414,16 @@ class Matcher:
     def _add_phrase(
         self, entry: WordEntry, rank: int, words: tuple[str, ...], derived: dict[str, _Hit]
     ) -> None:
+        if rank < self._threshold:
+            return
         joined = "".join(words)
-        variants = {words}
-        variants |= {(*words[:-1], form) for form in _inflections(words[-1])}
+        # Noun phrases take a plural ("blow jobs"), verb phrases a verb form ("jerking off").
+        variants = {words} | {(*words[:-1], form) for form in _plurals(words[-1])}
         for variant in variants:
             # Whisper may write the phrase as one word: "motherfucker" for "mother fucker".
             squashed = "".join(variant)
             _keep(derived, squashed, _Hit(entry, "compound", squashed, joined, rank))
-        variants |= {(form, *words[1:]) for form in _inflections(words[0])}
+        variants |= {(form, *words[1:]) for form in _verb_forms(words[0])}
         for variant in variants:
             hit = _Hit(entry, "phrase", " ".join(variant), joined, rank)
             bucket = self._phrases.setdefault(variant[0], [])
@@ -360,57 +439,66 @@ class Matcher:
 
     def _lookup(self, key: str) -> _Hit | None:
         """What one word (no spaces or hyphens) matches, by the most literal rule."""
-        hit = self._explicit.get(key) or self._derived.get(key)
+        hit = self._listed(key)
         if hit is not None or key in _GUARD or key in self._allowed:
             return hit
-        if "*" in key:
-            return self._masked(key)
-        return self._compound(key)
+        if "*" not in key:
+            return self._compound(key)
+        hit = self._fit(key) or self._compound(key)  # "a**hat": a masked part of a compound
+        return None if hit is None else _Hit(hit.entry, "masked", hit.spelling, hit.base, hit.rank)
 
-    def _masked(self, key: str) -> _Hit | None:
+    def _listed(self, key: str) -> _Hit | None:
+        """A listed spelling, or failing that a derived one, at or above the threshold."""
+        for hit in (self._explicit.get(key), self._derived.get(key)):
+            if hit is not None and hit.rank >= self._threshold:
+                return hit
+        return None
+
+    def _fit(self, mask: str) -> _Hit | None:
         """A masked word stands for the most severe listed form its letters and length fit."""
-        if key not in self._mask_cache:
-            best: _Hit | None = None
-            if _visible(key):
-                for hit in self._by_length.get(len(key), ()):
-                    if _fits(key, hit.spelling) and (best is None or _better(hit, best)):
-                        best = hit
-                if best is not None:
-                    best = _Hit(best.entry, "masked", best.spelling, best.base, best.rank)
-                else:
-                    best = self._compound(key)
-            self._mask_cache[key] = best
-        return self._mask_cache[key]
+        if mask not in self._fits:
+            self._fits[mask] = _best_fit(mask, self._by_shape.get(_shape(mask)))
+        return self._fits[mask]
 
-    def _part(self, table: dict[str, _Hit], part: str) -> _Hit | None:
+    def _left(self, part: str) -> _Hit | None:
         if "*" not in part:
-            return table.get(part)
-        if not _visible(part):
-            return None
-        fitted = [h for h in table.values() if _fits(part, h.spelling)]
-        return max(fitted, key=lambda h: (h.rank, h.rule != "inflection"), default=None)
+            return self._lefts.get(part)
+        return self._explicit.get(part) or _best_fit(part, self._lefts_by_shape.get(_shape(part)))
+
+    def _right(self, part: str) -> _Hit | None:
+        if "*" not in part:
+            return self._rights.get(part)
+        return self._explicit.get(part) or _best_fit(part, self._rights_by_shape.get(_shape(part)))
 
     def _compound(self, key: str) -> _Hit | None:
         """A listed word joined whole to another listed word or a common modifier or head."""
-        if not (key.isalpha() or "*" in key) or len(key) < 2 * _MIN_STEM:
+        if not (key.isalpha() or _is_mask(key)) or not 2 * _MIN_STEM <= len(key) <= _MAX_COMPOUND:
             return None
         best: _Hit | None = None
         for cut in range(_MIN_STEM, len(key) - _MIN_STEM + 1):
             left, right = key[:cut], key[cut:]
-            left_hit = self._part(self._lefts, left)
-            right_hit = self._part(self._rights, right)
+            left_hit = self._left(left)
+            right_hit = self._right(right)
             if left_hit is None and right_hit is None:
                 continue
             if left_hit is None and left not in _MODIFIERS:
                 continue
-            if right_hit is None and right not in self._heads:
+            if right_hit is None and right not in _HEAD_FORMS:
                 continue
-            hits = [h for h in (left_hit, right_hit) if h is not None]
+            hits = [h for h in (left_hit, right_hit) if h and h.rank >= self._threshold]
+            if not hits:
+                continue
             hit = max(hits, key=lambda h: (h.rank, len(h.base)))
             found = _Hit(hit.entry, "compound", key, hit.base, hit.rank)
             if best is None or (found.rank, len(found.base)) > (best.rank, len(best.base)):
                 best = found
         return best
+
+    def _token(self, text: str) -> _Read:
+        read = self._texts.get(text)
+        if read is None:
+            read = self._texts[text] = self._read(normalize_token(text))
+        return read
 
     def _read(self, norm: str) -> _Read:
         if norm in self._reads:
@@ -429,7 +517,9 @@ class Matcher:
             if hit is not None:
                 break
         if hit is None and len(pieces) > 1 and whole not in _GUARD:
-            for part in pieces:  # "fuck-you", "hell-bent"
+            for part in pieces:  # "fuck-you", "hell-bent"; never "ho-hum" for a listed "ho"
+                if len(part) < _MIN_STEM:
+                    continue
                 read = self._read(part)
                 if read.hit is not None and not read.allowed:
                     hit = read.hit
@@ -440,17 +530,21 @@ class Matcher:
 
     # -- reading runs of words --------------------------------------------------------
 
-    def _phrase_at(self, reads: list[_Read], blocked: list[bool], i: int) -> tuple[int, _Hit]:
-        best: tuple[int, _Hit] = (0, _NO_HIT)
+    def _phrase_at(
+        self, reads: list[_Read], blocked: list[bool], i: int
+    ) -> tuple[int, _Hit] | None:
+        """The longest multi-word spelling that starts at token ``i``, the most severe of equals."""
+        best: tuple[int, _Hit] | None = None
         candidates: list[tuple[tuple[str, ...], _Hit]] = []
         for key in reads[i].keys:
-            if "*" in key:
-                candidates.extend(p for bucket in self._phrases.values() for p in bucket)
+            if _is_mask(key):
+                bucket = self._masked_phrases.get(_shape(key), ())
+                candidates.extend(p for p in bucket if _fits(key, p[0][0]))
             else:
                 candidates.extend(self._phrases.get(key, ()))
         for words, hit in candidates:
             n = len(words)
-            if n <= best[0] and not (n == best[0] and hit.rank > best[1].rank):
+            if best is not None and (n, hit.rank) <= (best[0], best[1].rank):
                 continue
             if i + n > len(reads) or any(blocked[i : i + n]):
                 continue
@@ -459,22 +553,29 @@ class Matcher:
         return best
 
     def _join_at(self, reads: list[_Read], i: int) -> _Hit | None:
-        """Two tokens Whisper split from one listed word: "mother fucker", "ass hole"."""
+        """Two tokens Whisper split from one listed word: "mother fucker", "ass hole".
+
+        The first token must be a whole listed word or modifier and the second a whole
+        listed word or head, so "a hole" is not "ahole", "fuck in" not "fuckin" and "shit,
+        Ted" not "shitted"; and the two together must spell a listed word or its inflection.
+        """
         if i + 1 >= len(reads) or not reads[i].keys or not reads[i + 1].keys:
             return None
-        if reads[i].hit is None and reads[i + 1].hit is None:
-            return None  # "a hole" is not "ahole", "hard on" is not "hardon"
         head = reads[i].keys[0]
+        left = self._left(head)
+        if left is None and head not in _MODIFIERS:
+            return None
         for tail in reads[i + 1].keys:
+            right = self._right(tail)
+            if right is None and (left is None or tail not in _HEAD_NOUNS):
+                continue  # a head joins as a noun only: "shit heads", not "Dick headed"
             joined = head + tail
             if joined in self._allowed:
                 return None
-            hit = self._explicit.get(joined) or self._derived.get(joined)
-            if hit is None and "*" in joined:
-                hit = self._masked(joined)
-                hit = hit if hit is not None and hit.rule == "masked" else None
-            # The listed word must reach into the second token: "ass in" is not "assin".
-            if hit is not None and len(hit.base) > len(head):
+            hit = self._listed(joined)
+            if hit is None and ("*" in head) != ("*" in tail):  # one masked: "mother f***er"
+                hit = self._fit(joined)
+            if hit is not None:
                 return _Hit(hit.entry, "compound", joined, hit.base, hit.rank)
         return None
 
@@ -494,7 +595,7 @@ class Matcher:
 
     def match(self, tokens: Sequence[Token]) -> list[Match]:
         """Returns the matches in order, longest run first at each position, none overlapping."""
-        reads = [self._read(normalize_token(t.text)) for t in tokens]
+        reads = [self._token(t.text) for t in tokens]
         blocked = self._blocked(reads)
         matches: list[Match] = []
         i = 0
@@ -502,17 +603,17 @@ class Matcher:
             if blocked[i] or not reads[i].keys:
                 i += 1
                 continue
-            n, hit = self._phrase_at(reads, blocked, i)
-            found: _Hit | None = hit if n else None
-            if not n and i + 1 < len(tokens) and not blocked[i + 1]:
+            found = self._phrase_at(reads, blocked, i)
+            if found is None and i + 1 < len(tokens) and not blocked[i + 1]:
                 joined = self._join_at(reads, i)
-                if joined is not None:
-                    n, found = 2, joined
-            if found is None and reads[i].hit is not None:
-                n, found = 1, reads[i].hit
+                found = None if joined is None else (2, joined)
+            single = reads[i].hit
+            if found is None and single is not None:
+                found = (1, single)
             if found is None:
                 i += 1
                 continue
+            n, hit = found
             run = tokens[i : i + n]
             matches.append(
                 Match(
@@ -520,30 +621,11 @@ class Matcher:
                     last=i + n - 1,
                     start=run[0].start,
                     end=run[-1].end,
-                    entry=found.entry,
+                    entry=hit.entry,
                     text=" ".join(t.text.strip() for t in run),
-                    rule=found.rule,
-                    spelling=found.spelling,
+                    rule=hit.rule,
+                    spelling=hit.spelling,
                 )
             )
             i += n
         return matches
-
-
-_NO_HIT = _Hit(WordEntry(word=""), "exact", "", "", -1)
-
-
-def _keep(table: dict[str, _Hit], key: str, hit: _Hit) -> None:
-    # Where two entries share a spelling, the more severe one names the match.
-    current = table.get(key)
-    if current is None or hit.rank > current.rank:
-        table[key] = hit
-
-
-def _better(hit: _Hit, than: _Hit) -> bool:
-    """More severe first; among equals a listed spelling before a derived one."""
-    return (hit.rank, hit.rule != "inflection") > (than.rank, than.rule != "inflection")
-
-
-def _word_fits(keys: tuple[str, ...], word: str) -> bool:
-    return any(k == word or ("*" in k and _visible(k) and _fits(k, word)) for k in keys)
