@@ -53,6 +53,9 @@ class WordList(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    allow_words: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
 
     words: Mapped[list[Word]] = relationship(
         back_populates="word_list", cascade="all, delete-orphan", passive_deletes=True

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from services.common.errors import FailedPrecondition, InvalidArgument
-from services.common.wordlists import CENSOR_METHODS, SEVERITIES
+from services.common.wordlists import CENSOR_METHODS, SEVERITIES, normalize_word
 
 __all__ = [
     "DENOISE_STATES",
@@ -21,6 +21,7 @@ __all__ = [
     "check_denoise_transition",
     "check_job_transition",
     "compute_statistics",
+    "validate_allow",
     "validate_language",
     "validate_list_name",
     "validate_setting",
@@ -105,6 +106,26 @@ def validate_language(language: str, field: str = "language") -> str:
     if not _LANGUAGE.match(language):
         raise InvalidArgument(f"{field} must be a language code like 'en', got {language!r}")
     return language
+
+
+_MAX_ALLOW = 10_000
+
+
+def validate_allow(words: Sequence[str]) -> list[str]:
+    """Returns an allow-list normalized like listed words, deduplicated, sorted.
+
+    Raises:
+        InvalidArgument: for an empty or overlong word, or too many words.
+    """
+    if len(words) > _MAX_ALLOW:
+        raise InvalidArgument(f"allow holds at most {_MAX_ALLOW} words")
+    cleaned = set()
+    for word in words:
+        normalized = normalize_word(word)
+        if not normalized or len(normalized) > 100:
+            raise InvalidArgument(f"allow: {word!r} must be 1 to 100 characters")
+        cleaned.add(normalized)
+    return sorted(cleaned)
 
 
 def _one_of(field: str, value: str, allowed: tuple[str, ...]) -> str:

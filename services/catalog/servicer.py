@@ -94,6 +94,7 @@ def _list_to_proto(info: store.ListInfo) -> pb.WordList:
         word_count=info.word_count,
         created_at=to_timestamp(row.created_at),
         updated_at=to_timestamp(row.updated_at),
+        allow=list(row.allow_words or []),
     )
 
 
@@ -224,6 +225,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         changes = _set_fields(
             request, ("name", "description", "language", "is_default", "is_active")
         )
+        if request.HasField("allow"):
+            changes["allow"] = list(request.allow.words)
         async with self._tx() as session:
             info = await store.update_word_list(
                 session=session, list_id=request.id, changes=changes

@@ -271,6 +271,11 @@ async def update_word_list(
         if language != row.language:
             row.language = language
             changed = True
+    if changes.get("allow") is not None:
+        allow = rules.validate_allow(changes["allow"])
+        if allow != list(row.allow_words or []):
+            row.allow_words = allow
+            changed = True
     becomes_default = changes.get("is_default")
     is_active = changes.get("is_active")
     if becomes_default is False and row.is_default:

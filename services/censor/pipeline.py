@@ -87,6 +87,7 @@ class CensorRequest:
     preserve_metadata: bool = True
     denoise: int = 0  # 0: off; 1..100: remove noise first, then transcribe and render
     dry_run: bool = False  # transcribe and match only: nothing is rendered or encoded
+    allow: Sequence[str] = ()  # the list's words never to censor
     # Given spans are rendered as they are, without transcribing (a re-render).
     spans: Sequence[dsp.Span] | None = None
 
@@ -158,8 +159,8 @@ async def run_censor(
         await progress("transcription", 100.0, f"Transcribed {len(words)} words")
 
         await progress("matching", 0.0, "Matching words against the list...")
-        matches = Matcher(request.entries, request.min_severity).match(words)
-        detected = len(Matcher(request.entries, "low").match(words))
+        matches = Matcher(request.entries, request.min_severity, request.allow).match(words)
+        detected = len(Matcher(request.entries, "low", request.allow).match(words))
         censored = [
             CensoredWord(
                 match=m,

@@ -196,6 +196,7 @@ class CensorWorker:
                 denoise=job.denoise,
                 dry_run=job.dry_run,
                 spans=spans,
+                allow=list(words_reply.list.allow),  # type: ignore[attr-defined]
             )
             # The list's language (its primary subtag, "pt" of "pt-BR"): Whisper skips the
             # detection, which costs seconds and can go wrong on short clips.

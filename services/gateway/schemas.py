@@ -36,6 +36,7 @@ class UpdateWordListBody(BaseModel):
     language: StrictStr | None = None
     is_default: StrictBool | None = None
     is_active: StrictBool | None = None
+    allow: list[StrictStr] | None = None
 
 
 class WordDetails(BaseModel):

@@ -110,3 +110,22 @@ async def test_unknown_jobs_have_no_transcript(censor_system):
     assert r.status_code == 404
     r = await censor_system.http.post("/api/jobs/no-such-job/render", json={})
     assert r.status_code == 404
+
+
+async def test_a_lists_allow_list_is_never_censored(censor_system, track, tmp_path):
+    http = censor_system.http
+    r = await http.post("/api/wordlists", json={"name": "allow-e2e"})
+    list_id = r.json()["id"]
+    await http.post(
+        f"/api/wordlists/{list_id}/words",
+        json={"words": {"fuck": {"severity": "high"}, "damn": {"severity": "low"}}},
+    )
+    r = await http.put(f"/api/wordlists/{list_id}", json={"allow": ["Damn"]})
+    assert r.status_code == 200, r.text
+    assert (await http.get(f"/api/wordlists/{list_id}")).json()["allow"] == ["damn"]
+    source = write_audio(track.audio, tmp_path / "allow.wav")
+    job_id = await censor_system.submit(source, word_list_id=list_id, dry_run="true")
+    assert (await censor_system.wait(job_id))["status"] == "completed"
+    report = (await http.get(f"/api/jobs/{job_id}/transcript")).json()
+    assert [c["entry"] for c in report["censored"]] == ["fuck"]
+    assert report["words_detected"] == 1

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import unique
+
 SEED_NAME = "English - General"
 SEVERITIES = ("low", "medium", "high", "extreme")
 FORMATS = ("json", "csv", "txt")
@@ -1119,3 +1121,27 @@ async def test_import_of_a_large_file_applies_every_word(http: Http) -> None:
     assert detail["by_severity"] == dict.fromkeys(SEVERITIES, 500)
     words = await http.export_words(list_id)
     assert list(words)[:3] == ["word1", "word2", "word3"] and "gone" not in words
+
+
+async def test_allow_list_is_normalized_versioned_and_validated(api):
+    created = (await api.post("/api/wordlists", json={"name": unique("allow")})).json()
+    list_id = created["id"]
+    before = (await api.get(f"/api/wordlists/{list_id}")).json()
+    assert before["allow"] == []
+    r = await api.put(
+        f"/api/wordlists/{list_id}",
+        json={"allow": ["Scunthorpe", " hell's  kitchen", "scunthorpe"]},
+    )
+    assert r.status_code == 200, r.text
+    after = (await api.get(f"/api/wordlists/{list_id}")).json()
+    assert after["allow"] == ["hell's kitchen", "scunthorpe"]
+    assert after["version"] == before["version"] + 1
+    # The same list again changes nothing.
+    await api.put(f"/api/wordlists/{list_id}", json={"allow": ["scunthorpe", "hell's kitchen"]})
+    assert (await api.get(f"/api/wordlists/{list_id}")).json()["version"] == after["version"]
+    for bad in (["   "], "scunthorpe", [1]):
+        r = await api.put(f"/api/wordlists/{list_id}", json={"allow": bad})
+        assert r.status_code == 400, r.text
+        assert "allow" in r.json()["error"]
+    r = await api.put(f"/api/wordlists/{list_id}", json={"allow": []})
+    assert (await api.get(f"/api/wordlists/{list_id}")).json()["allow"] == []

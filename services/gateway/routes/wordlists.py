@@ -80,6 +80,7 @@ async def get_word_list(list_id: ListId, catalog: CatalogDep) -> dict[str, Any]:
         "created_at": iso(wl.created_at),
         "updated_at": iso(wl.updated_at),
         "version": wl.version,
+        "allow": list(wl.allow),
     }
 
 
@@ -89,7 +90,9 @@ async def update_word_list(
 ) -> dict[str, Any]:
     request = pb.UpdateWordListRequest(id=list_id)
     for field, value in body.model_dump(exclude_unset=True).items():
-        if value is not None:
+        if field == "allow" and value is not None:
+            request.allow.words.extend(value)
+        elif value is not None:
             setattr(request, field, value)
     wl = await catalog.call("UpdateWordList", request)
     return {"id": wl.id, "message": "Word list updated successfully", **word_list_json(wl)}
