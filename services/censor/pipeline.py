@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from services.censor import dsp
+from services.censor.boundaries import refine_spans
 from services.censor.matching import Match, Matcher, Token
 from services.common import media
 from services.common.errors import InvalidArgument
@@ -35,10 +36,6 @@ Transcribe = Callable[[np.ndarray, float, Sequence[str]], AsyncIterator[Token | 
 Progress = Callable[[str, float, str], Awaitable[None]]
 # (samples (frames, channels), sample rate, amount 1..100) -> denoised samples, same shape.
 Denoise = Callable[[np.ndarray, int, int], np.ndarray]
-
-# Whisper's word times are estimates; a small margin keeps the edges of a word inaudible.
-_PAD_BEFORE = 0.05
-_PAD_AFTER = 0.08
 
 
 # The profanity heard most in speech and song; they go first in the prompt, which only holds
@@ -88,6 +85,7 @@ class CensorRequest:
     denoise: int = 0  # 0: off; 1..100: remove noise first, then transcribe and render
     dry_run: bool = False  # transcribe and match only: nothing is rendered or encoded
     allow: Sequence[str] = ()  # the list's words never to censor
+    verify: bool = True  # listen to each censored span again; widen those still heard
     # Given spans are rendered as they are, without transcribing (a re-render).
     spans: Sequence[dsp.Span] | None = None
 
@@ -113,6 +111,70 @@ class CensorResult:
     censored: list[CensoredWord]
     words_detected: int  # matches of the list at any severity
     language: str = ""
+
+
+# Verification: how much audio around a span is transcribed again, how far a span still heard
+# is widened each round (on each side), and how many rounds at most.
+_VERIFY_CONTEXT = 0.1
+_WIDEN_STEP = 0.06
+_VERIFY_ROUNDS = 2
+_HEARD_PROBABILITY = 0.5
+_VERIFY_GAP = 1.0  # seconds of silence between the joined cuts
+_SAMPLE_RATE = 16_000  # what the transcriber takes
+
+
+async def _still_heard(
+    rendered: np.ndarray,
+    sample_rate: int,
+    censored: Sequence[CensoredWord],
+    request: CensorRequest,
+    transcribe: Transcribe,
+) -> set[int]:
+    """Indices of the censored words a listed word is still heard in, after rendering.
+
+    Every span, with a little audio around it, is cut out and the cuts are joined with
+    silence between them, so one transcription pass listens to all of them. No hotwords are
+    given (they would make Whisper write listed words into the silence); a listed word heard
+    with confidence over a span means part of it is still audible.
+    """
+    duration = rendered.shape[0] / sample_rate
+    pieces: list[np.ndarray] = []
+    regions: list[tuple[float, float, float]] = []  # (start, end) in the joined audio, source lo
+    position = 0
+    gap = np.zeros(int(_VERIFY_GAP * _SAMPLE_RATE), np.float32)
+    for word in censored:
+        lo = max(0.0, word.refined.start - _VERIFY_CONTEXT)
+        hi = min(duration, word.refined.end + _VERIFY_CONTEXT)
+        window = rendered[int(lo * sample_rate) : int(hi * sample_rate)]
+        mono = await asyncio.to_thread(media.to_mono_16k, window, sample_rate)
+        regions.append((position / _SAMPLE_RATE, (position + mono.shape[0]) / _SAMPLE_RATE, lo))
+        pieces += [mono, gap]
+        position += mono.shape[0] + gap.shape[0]
+    joined = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    tokens = [
+        t async for t in transcribe(joined, position / _SAMPLE_RATE, ()) if isinstance(t, Token)
+    ]
+    matcher = Matcher(request.entries, request.min_severity, request.allow)
+    heard: set[int] = set()
+    for i, (word, (start, end, lo)) in enumerate(zip(censored, regions, strict=True)):
+        inside = [
+            Token(t.text, t.start - start + lo, t.end - start + lo, t.probability)
+            for t in tokens
+            if t.start < end and t.end > start
+        ]
+        for match in matcher.match(inside):
+            confident = min(t.probability for t in inside[match.first : match.last + 1])
+            overlaps = match.start < word.refined.end and match.end > word.refined.start
+            if overlaps and confident >= _HEARD_PROBABILITY:
+                heard.add(i)
+    return heard
+
+
+def _widen(word: CensoredWord, duration: float) -> CensoredWord:
+    span = dsp.Span(
+        max(0.0, word.refined.start - _WIDEN_STEP), min(duration, word.refined.end + _WIDEN_STEP)
+    )
+    return CensoredWord(word.match, word.whisper, span, widened=True)
 
 
 async def run_censor(
@@ -161,15 +223,16 @@ async def run_censor(
         await progress("matching", 0.0, "Matching words against the list...")
         matches = Matcher(request.entries, request.min_severity, request.allow).match(words)
         detected = len(Matcher(request.entries, "low", request.allow).match(words))
+        # Whisper's word times are estimates (ends come early): each span's edges are
+        # found again in the audio, within bounded margins (see boundaries.refine_spans).
+        refined = await asyncio.to_thread(refine_spans, mono, words, matches)
         censored = [
             CensoredWord(
-                match=m,
-                whisper=dsp.Span(m.start, m.end),
-                refined=dsp.Span(
-                    max(0.0, m.start - _PAD_BEFORE), min(audio.duration, m.end + _PAD_AFTER)
-                ),
+                match=r.match,
+                whisper=dsp.Span(r.whisper_start, r.whisper_end),
+                refined=dsp.Span(max(0.0, r.start), min(audio.duration, r.end)),
             )
-            for m in matches
+            for r in refined
         ]
         spans = dsp.merge_spans([c.refined for c in censored], duration=audio.duration)
         await progress("matching", 100.0, f"Found {len(matches)} words to censor")
@@ -190,6 +253,28 @@ async def run_censor(
         dsp.render, samples, audio.sample_rate, spans, request.method
     )
     await progress("rendering", 100.0, "Rendered")
+
+    if request.verify and censored:
+        await progress("verification", 0.0, "Checking that no censored word can be heard...")
+        for _ in range(_VERIFY_ROUNDS):
+            # Checked on silence whatever the method: Whisper, trained on bleeped TV, writes
+            # the word a beep stands for, and with more context it guesses the word from
+            # its neighbours. Only what is left of the word itself should count.
+            check = await asyncio.to_thread(
+                dsp.render, samples, audio.sample_rate, spans, "silence"
+            )
+            heard = await _still_heard(check, audio.sample_rate, censored, request, transcribe)
+            if not heard:
+                break
+            censored = [
+                _widen(c, audio.duration) if i in heard else c for i, c in enumerate(censored)
+            ]
+            spans = dsp.merge_spans([c.refined for c in censored], duration=audio.duration)
+            rendered = await asyncio.to_thread(
+                dsp.render, samples, audio.sample_rate, spans, request.method
+            )
+        widened = sum(c.widened for c in censored)
+        await progress("verification", 100.0, f"Verified; {widened} spans widened")
 
     await progress("encoding", 0.0, "Encoding output...")
     await asyncio.to_thread(

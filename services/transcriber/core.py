@@ -285,13 +285,17 @@ class _Meter:
 class Transcriber:
     """Transcribes 16 kHz mono float32 audio into words with timestamps, streamed as events."""
 
-    def __init__(self, models: ModelCache, *, beam_size: int = 5) -> None:
+    def __init__(self, models: ModelCache, *, beam_size: int = 5, seed: int | None = 0) -> None:
         """Args:
         models: Where models are loaded and cached.
         beam_size: Beam width of the decoder.
+        seed: Seeds the sampling Whisper falls back to when a window decodes poorly (a
+            repetition loop, say), before each decoding pass, so the same audio gives the
+            same words every time; None leaves the generator as it is.
         """
         self._models = models
         self._beam_size = beam_size
+        self._seed = seed
 
     def preload(self, *, model: str, device: str) -> LoadedModel:
         """Loads a model ahead of the first request.
@@ -400,6 +404,8 @@ class Transcriber:
         clip: tuple[float, float] | None = None,
         temperature: float | None = None,
     ) -> tuple[Iterator[Any], Any]:
+        if self._seed is not None:
+            ctranslate2.set_random_seed(self._seed)
         extra = {} if temperature is None else {"temperature": temperature}
         return whisper.transcribe(  # type: ignore[no-any-return]
             samples,

@@ -19,7 +19,7 @@ from tests.support.speech import build_track, write_audio
 NODE_DIR = REPO / "tests" / "node"
 # "upload" comes from the gateway as the job is queued, so a client that joins with the
 # upload's answer may or may not hear it; the worker's stages it always hears.
-STAGES = ["upload", "decode", "transcription", "matching", "rendering", "encoding"]
+STAGES = ["upload", "decode", "transcription", "matching", "rendering", "verification", "encoding"]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -87,7 +87,7 @@ async def test_progress_reaches_the_job_room_in_the_contract_shape(censor_system
         assert event["progress"]["message"]
         assert TIMESTAMP.match(event["progress"]["timestamp"])
     stages = [e["progress"]["stage"] for e in progress]
-    assert [s for s in STAGES if s in stages][-5:] == STAGES[1:], stages
+    assert [s for s in STAGES if s in stages][-6:] == STAGES[1:], stages
     assert stages == sorted(stages, key=STAGES.index), "stages out of order"
     transcription = [
         e["progress"]["percent"] for e in progress if e["progress"]["stage"] == "transcription"

@@ -13,6 +13,7 @@ import ctranslate2
 import numpy as np
 import pytest
 
+import services.transcriber.core as core_module
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.transcriber.core import (
     SAMPLE_RATE,
@@ -217,12 +218,26 @@ def test_decoding_options_keep_every_word_and_use_the_hotwords() -> None:
     assert options["vad_filter"] is False
     assert options["condition_on_previous_text"] is False
     assert options["beam_size"] == 5
+    assert "temperature" not in options  # Whisper's own fallback, seeded (below)
     prompt = options["hotwords"]
     assert prompt == options["initial_prompt"]
     assert prompt.startswith("heck, darn, word0, ")
     assert 10 < len(prompt.split(", ")) < 100  # cut to leave Whisper room for the text
     assert words_of(events)[0] == WordResult("Hello,", 3.5, 3.9, 1.0)
     assert [e.percent for e in events if isinstance(e, Progress)][-1] == 100.0
+
+
+def test_sampling_is_seeded_before_every_pass(monkeypatch) -> None:
+    seeds: list[int] = []
+    monkeypatch.setattr(core_module.ctranslate2, "set_random_seed", seeds.append)
+    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
+    run(core, np.zeros(SAMPLE_RATE * 2, dtype=np.float32), hotwords=["heck"])
+    assert seeds == [0, 0]  # the main pass and the tail pass
+    unseeded = Transcriber(
+        ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0), seed=None
+    )
+    run(unseeded, np.zeros(SAMPLE_RATE * 2, dtype=np.float32), hotwords=[])
+    assert seeds == [0, 0]
 
 
 def test_the_last_seconds_are_decoded_without_hotwords() -> None:
