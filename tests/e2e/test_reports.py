@@ -44,11 +44,13 @@ async def test_dry_run_transcript_then_an_edited_render(censor_system, track, tm
     assert [c["entry"] for c in censored] == ["fuck", "damn"]
     for c, (start, end) in zip(censored, track.explicit, strict=True):
         assert c["severity"] in ("low", "medium", "high", "extreme") and c["category"]
-        assert c["start"] <= c["whisper_start"] and c["end"] >= c["whisper_end"]
+        assert c["whisper_start"] < c["whisper_end"] and c["start"] < c["end"]
         assert c["start"] < end and c["end"] > start  # it covers the true word
         assert c["widened"] is False and c["source"] == "auto"
         assert report["words"][c["first_word"]]["text"].lower().startswith(c["entry"][:2])
     assert len(report["spans"]) == 2
+    # Whisper's ends come early: the refined spans reach further than its times.
+    assert any(c["end"] > c["whisper_end"] for c in censored)
 
     # Keep "damn", censor "car" instead of "fuck", with a beep: no transcription this time.
     car = next(w for w in report["words"] if w["text"].strip("?").lower() == "car")
