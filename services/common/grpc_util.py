@@ -27,8 +27,11 @@ logger = logging.getLogger(__name__)
 INTERNAL_MESSAGE = "Internal server error"
 
 # Client channels between services: reconnect quickly after a restart instead of backing off
-# for up to two minutes, and carry large messages (whole word lists).
+# for up to two minutes, carry large messages (whole word lists), and spread calls over every
+# address a target names ("ipv4:10.0.0.1:50052,10.0.0.2:50052", or "dns:///transcriber:50052"
+# for a headless Kubernetes Service), skipping the ones that are down.
 CHANNEL_OPTIONS = [
+    ("grpc.lb_policy_name", "round_robin"),
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 2000),
