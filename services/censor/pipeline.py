@@ -95,7 +95,7 @@ _VERIFY_CONTEXT = 0.1
 _WIDEN_STEP = 0.06
 _VERIFY_ROUNDS = 2
 _HEARD_PROBABILITY = 0.5
-_VERIFY_GAP = 1.0  # seconds of silence between the joined cuts
+_VERIFY_GAP = 0.3  # seconds of silence between the joined cuts
 _SAMPLE_RATE = 16_000  # what the transcriber takes
 
 
