@@ -51,12 +51,14 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check services tests
 	$(VENV)/bin/mypy services
 
-bench: install ## Censor stages' real-time factors; denoise quality beside noisereduce and RNNoise
+bench: install ## Censor stages' real-time factors; censor accuracy beside the classic approach; denoise quality beside noisereduce and RNNoise, and its speed
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	command -v espeak-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq espeak-ng; } \
-		|| echo "espeak-ng could not be installed: denoise_quality uses piper speech only"
+		|| echo "espeak-ng could not be installed: censor_accuracy and denoise_quality use piper speech only"
 	$(PY) -m benchmarks.censor_stages --device cpu
+	$(PY) -m benchmarks.censor_accuracy
 	$(PY) -m benchmarks.denoise_quality
+	$(PY) -m benchmarks.denoise_speed
 
 clean: ## Remove the virtualenv, generated code and caches (keeps data/)
 	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
