@@ -59,6 +59,7 @@ bench: install ## Censor stages' real-time factors; censor accuracy beside the c
 	$(PY) -m benchmarks.censor_accuracy
 	$(PY) -m benchmarks.denoise_quality
 	$(PY) -m benchmarks.denoise_speed
+	$(PY) -m benchmarks.jobs_throughput
 
 clean: ## Remove the virtualenv, generated code and caches (keeps data/)
 	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
