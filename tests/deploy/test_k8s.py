@@ -122,6 +122,11 @@ def _settings_from(
 
 
 def _service_port(docs: list[Doc], address: str) -> None:
+    if address.startswith("dns:///"):
+        # gRPC resolves every address behind the name: the Service must be headless.
+        address = address.removeprefix("dns:///")
+        service = one(docs, "Service", address.rpartition(":")[0])
+        assert service["spec"].get("clusterIP") == "None", f"{address}: not a headless Service"
     host, _, port = address.rpartition(":")
     services = {
         name_of(s): {p["port"] for p in s["spec"]["ports"]} for s in of_kind(docs, "Service")
