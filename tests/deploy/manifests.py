@@ -462,7 +462,28 @@ def check_images(docs: list[Doc]) -> list[str]:
 # ---- network policies: a small evaluator of the rules this project uses -------------------
 
 
+# The public internet, as a peer: only an ipBlock reaches it.
+INTERNET = {"internet": "true"}
+# What an ipBlock to the internet must leave out: private, link-local (cloud metadata),
+# carrier-grade NAT and loopback networks.
+INTERNAL_NETWORKS = {
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+}
+
+
 def _peer_matches(peer: Doc, namespace_labels: dict[str, str], labels: dict[str, str]) -> bool:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        if namespace_labels != INTERNET:
+            return False
+        if block.get("cidr") != "0.0.0.0/0" or set(block.get("except", [])) != INTERNAL_NETWORKS:
+            raise AssertionError(f"an ipBlock must be 0.0.0.0/0 except {sorted(INTERNAL_NETWORKS)}")
+        return True
     unsupported = set(peer) - {"podSelector", "namespaceSelector"}
     for selector in (peer.get("podSelector", {}), peer.get("namespaceSelector", {})):
         unsupported |= set(selector) - {"matchLabels"}
@@ -580,6 +601,15 @@ def check_network_policies(docs: list[Doc]) -> list[str]:
         elsewhere = (OUTSIDE, {})
         if _allows(policies, "Egress", pod_labels(workload), elsewhere, {}, 443):
             problems.append(f"{_where(workload)}: may connect outside the namespace")
+        # Only the censor worker reaches the web (URL inputs, presigned PUTs), on 80 and 443.
+        web = {
+            p
+            for p in (80, 443, 22)
+            if _allows(policies, "Egress", pod_labels(workload), (INTERNET, {}), {}, p)
+        }
+        expected = {80, 443} if app_of(workload) == "censor" else set()
+        if web != expected:
+            problems.append(f"{_where(workload)}: reaches the internet on {sorted(web)}")
     return problems
 
 
