@@ -270,6 +270,126 @@ CLIPS: tuple[Clip, ...] = (
 )
 
 
+DEV_CLIPS: tuple[Clip, ...] = (
+    Clip(
+        "dp1",
+        "piper",
+        "ogg",
+        "clean",
+        "[Crap], the {scrap} yard closed early. My {analyst} said the market is [fucked] this "
+        "week. Put the {peacock} feather in the {glass} jar. You stupid [prick], that was my "
+        "foot. We had {shiitake} soup in {Sussex}. What a [shitshow]",
+    ),
+    Clip(
+        "dp2",
+        "piper",
+        "mp3",
+        "noise",
+        "[Bollocks], the kettle is broken again. The {cockpit} door was locked from the inside. "
+        "Tell that [wanker] to move his van. {Hancock} signed the {passage} with a flourish. "
+        "[Goddamn] it, I lost my keys. Do not be such a [douchebag]",
+    ),
+    Clip(
+        "dp3",
+        "piper",
+        "wav",
+        "music",
+        "[Motherfucking] rain, all week long. The {classic} film starts at nine. I stepped in "
+        "dog [shit] on the way home. {Hello}, is anyone there? That [bitch] took my chair. The "
+        "{grass} is greener in {Essex}. [Fuck] off",
+    ),
+    Clip(
+        "dp4",
+        "piper",
+        "flac",
+        "noise",
+        "[Asshole], you scratched my car. We ate {shellfish} by the harbour. Stop acting like a "
+        "[dickhead] at dinner. The {mass} of the planet is huge. [Bullshit], he never said that. "
+        "I {assume} you are coming. Go to [hell]",
+    ),
+    Clip(
+        "dp5",
+        "piper",
+        "m4a",
+        "music",
+        "[Shithead], where were you last night? The {butterscotch} pudding was sweet. He is a "
+        "[fucking] liar and a cheat. The {cocktail} bar opens at noon. [Damn] it, the train "
+        "is late. You [bastard]",
+    ),
+    Clip(
+        "dp6",
+        "piper",
+        "mp3",
+        "clean",
+        "[Piss] off, I am busy. The {passage} to the {cockpit} was narrow. She shouted [shit] "
+        "[shit] [shit] at the screen. Our {analyst} loves {Dickens}. What a [jackass] move that "
+        "was. [Son of a bitch]",
+    ),
+    Clip(
+        "de1",
+        "espeak",
+        "wav",
+        "clean",
+        "[Fuck], I missed the bus again. The {peacock} walked across the {grass} slowly. Your "
+        "[shitty] excuses are getting old. We bought {shiitake} at the market. That "
+        "[motherfucker] never pays. What a load of [crap].",
+        voice="en-gb-x-rp",
+    ),
+    Clip(
+        "de2",
+        "espeak",
+        "m4a",
+        "noise",
+        "[Damn], that is cold. The {scrap} metal went to {Essex} by truck. Stop being a "
+        "[dumbass] about it. {Hello} again, my friend. He [fucked] it up once more. You "
+        "[bastard].",
+        voice="en-us+m3",
+    ),
+    Clip(
+        "de3",
+        "espeak",
+        "mp3",
+        "music",
+        "[Bullshit], nobody believes that. Our {classic} car needs new tyres. The [asshole] next "
+        "door plays drums. I {assume} the {mass} was measured. Get your [fucking] hands off me. "
+        "[Holy shit].",
+        voice="en-gb-x-rp",
+    ),
+    Clip(
+        "de4",
+        "espeak",
+        "flac",
+        "clean",
+        "[Shit], the milk went off. {Hancock} read the {passage} aloud. That [bitch] stole my "
+        "parking space. The {cockpit} lights were flashing. I am [pissed] about the delay. Go "
+        "to [hell].",
+        voice="en-us+m3",
+    ),
+    Clip(
+        "de5",
+        "espeak",
+        "ogg",
+        "noise",
+        "[Goddamn] traffic, every single day. The {analyst} wrote a short report. He is a "
+        "[jackass] and a [prick]. We sailed past {Sussex} in the fog. This [crappy] phone keeps "
+        "dying. [Fuck] me.",
+        voice="en-us+f2",
+    ),
+    Clip(
+        "de6",
+        "espeak",
+        "wav",
+        "music",
+        "[Dickhead], watch where you are going. The {butterscotch} sauce was too sweet. That "
+        "[fuckin'] dog barked all night. We found {shellfish} on the rocks. Stop talking "
+        "[bullshit]. You [son of a bitch].",
+        voice="en-us+f2",
+    ),
+)
+"""A second set in the same style, for tuning: other sentences, voices, trap words and
+seeds. The reported set (``CLIPS``) is not tuned on."""
+
+
 # --- The script's ground truth -----------------------------------------------------------
 
 
@@ -736,7 +856,8 @@ def _mix(
 def build_set(clips: Sequence[Clip], espeak: Espeak | None) -> list[Built]:
     """Synthesizes and mixes every clip; espeak clips are left out without espeak-ng."""
     built = []
-    for seed, clip in enumerate(clips):
+    for clip in clips:
+        seed = CLIPS.index(clip) if clip in CLIPS else 100 + DEV_CLIPS.index(clip)
         if clip.source == "espeak":
             if espeak is None:
                 continue
@@ -1368,7 +1489,8 @@ async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         espeak = None
         missing.append("libespeak-ng is not installed, so the set holds piper speech only")
         logger.warning("libespeak-ng not found: piper speech only")
-    clips = [c for c in CLIPS if not args.files or c.name in args.files]
+    chosen = DEV_CLIPS if args.set == "dev" else CLIPS
+    clips = [c for c in chosen if not args.files or c.name in args.files]
     logger.info("synthesizing %d files", len(clips))
     built = await asyncio.to_thread(build_set, clips, espeak)
 
@@ -1560,6 +1682,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     parser.add_argument("--model", default="base", help="a size name or folder (default: base)")
     parser.add_argument("--files", nargs="*", help="only these files of the set (p1 ... e6)")
+    parser.add_argument(
+        "--set",
+        choices=("main", "dev"),
+        default="main",
+        help="main: the reported set (default); dev: the tuning set, written as censor_accuracy-dev",
+    )
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -1571,7 +1699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
         report = asyncio.run(_bench(args, Path(tmp)))
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / "censor_accuracy"
+    stem = args.out_dir / ("censor_accuracy-dev" if args.set == "dev" else "censor_accuracy")
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = markdown_report(report)
     stem.with_suffix(".md").write_text(table, encoding="utf-8")
