@@ -1686,7 +1686,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--set",
         choices=("main", "dev"),
         default="main",
-        help="main: the reported set (default); dev: the tuning set, written as censor_accuracy-dev",
+        help="main: the reported set (default); dev: the tuning set (censor_accuracy-dev.*)",
     )
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)

@@ -18,6 +18,9 @@ __all__ = [
     "END_BIAS",
     "MAX_EARLIER",
     "MAX_LATER",
+    "PAUSE_REACH",
+    "PAUSE_SHARE_END",
+    "PAUSE_SHARE_START",
     "START_BIAS",
     "RefinedSpan",
     "refine_spans",
@@ -34,6 +37,16 @@ MAX_EARLIER = 0.15
 
 MAX_LATER = 0.25
 """The furthest a refined end may lie after Whisper's end, seconds."""
+
+PAUSE_SHARE_START = 0.5
+"""How far a start found at a pause moves back into it, as a share of the pause."""
+
+PAUSE_SHARE_END = 0.8
+"""How far an end found at a pause moves on into it, as a share of the pause. Larger than at
+the start: a word's offset fades slowly and sinks under a background, its onset is sharp."""
+
+PAUSE_REACH = 0.1
+"""The furthest an edge moves into a pause, seconds (the whole of it with no speech beyond)."""
 
 EDGES: tuple[str, ...] = ("quiet", "valley", "boundary", "margin", "file", "unseen")
 """What set an edge: a pause in the audio ("quiet"); the quietest point between this word and
@@ -79,10 +92,14 @@ _EPSILON = 1e-6  # run edges are sums of float times
 # A valley between two words lies this far below the speech on both sides of it.
 _VALLEY_DB = 15.0
 # Next to a clean word: how far before Whisper's start the start may reach for a quiet point,
-# and where it goes when there is none (in running speech Whisper's starts come up to 70 ms
-# late as often as early).
+# and where it goes when there is none: _LEAD before Whisper's start (negative: after it).
+# In running speech Whisper's starts come up to 70 ms late as often as early; on the
+# accuracy benchmark's dev set 20 ms after it spared more clean speech than 20 ms before
+# (2.4% of clean frames damaged against 2.9%) for the same recall.
 _GROW = 0.05
-_LEAD = 0.02
+_LEAD = -0.02
+# With no speech seen in Whisper's span, the start stays this far before Whisper's.
+_UNSEEN_LEAD = 0.02
 # Next to a clean word: how far past the estimated boundary the end may reach for a quiet point.
 _SNAP = 0.08
 
@@ -117,6 +134,9 @@ def refine_spans(
     max_later: float = MAX_LATER,
     start_bias: float = START_BIAS,
     end_bias: float = END_BIAS,
+    pause_share_start: float = PAUSE_SHARE_START,
+    pause_share_end: float = PAUSE_SHARE_END,
+    pause_reach: float = PAUSE_REACH,
 ) -> list[RefinedSpan]:
     """Finds each matched word's real onset and offset near Whisper's estimate.
 
@@ -144,6 +164,13 @@ def refine_spans(
       start, else to 20 ms before it; with no clean word before it, back across short dips
       like the end.
 
+    - An edge found at a pause then moves into it: the start back by half of the pause
+      before the word, the end on by 80% of the pause after it, at most 100 ms either way
+      (the whole 100 ms where no speech follows). A word's faint parts sink under a
+      background before its speech ends, and a pause holds no other word's loud speech;
+      measured on the accuracy benchmark's dev set, this took strict recall in noise from
+      0.18 to 0.59 and damaged almost no more clean speech.
+
     Every edge stays within ``max_earlier`` before Whisper's start and ``max_later`` after
     Whisper's end, and within the audio; next to a clean word a start stays within 50 ms of
     Whisper's start and an end within 80 ms of the estimated boundary. Edges err by up to
@@ -159,6 +186,11 @@ def refine_spans(
         max_later: seconds an end may move after Whisper's end.
         start_bias: median seconds by which Whisper's starts come early.
         end_bias: median seconds by which Whisper's ends come early.
+        pause_share_start: share of the pause before a word that a start found at its
+            edge moves back into.
+        pause_share_end: share of the pause after a word that an end found at its edge
+            moves on into.
+        pause_reach: the furthest, in seconds, that an edge moves into a pause.
 
     Returns:
         One refined span per match, in the order of ``matches``.
@@ -172,9 +204,16 @@ def refine_spans(
         raise InvalidArgument(f"audio must be mono (one dimension), not shape {samples.shape}")
     if sample_rate <= 0:
         raise InvalidArgument(f"sample rate must be positive, not {sample_rate}")
-    for name, value in (("max_earlier", max_earlier), ("max_later", max_later)):
+    for name, value in (
+        ("max_earlier", max_earlier),
+        ("max_later", max_later),
+        ("pause_share_start", pause_share_start),
+        ("pause_share_end", pause_share_end),
+        ("pause_reach", pause_reach),
+    ):
         if not value >= 0:
             raise InvalidArgument(f"{name} must be zero or positive, not {value}")
+    pause = _Pause(pause_share_start, pause_share_end, pause_reach)
     duration = samples.shape[0] / sample_rate
     matched = {i for m in matches for i in range(m.first, m.last + 1)}
     refined: list[RefinedSpan] = []
@@ -189,7 +228,9 @@ def refine_spans(
         lo = max(0.0, match.start - max_earlier)
         hi = min(duration, match.end + max_later)
         envelope = _Envelope.of(samples, sample_rate, lo - _GROW, hi + _SNAP)
-        start, start_edge, end, end_edge = _refine(envelope, match, previous, boundary, end_bias)
+        start, start_edge, end, end_edge = _refine(
+            envelope, match, previous, boundary, end_bias, pause
+        )
         if start <= lo:
             start, start_edge = lo, "file" if lo <= 0.0 else "margin"
         if end >= hi:
@@ -208,6 +249,7 @@ def _refine(
     previous: float | None,
     boundary: float | None,
     end_bias: float,
+    pause: _Pause,
 ) -> tuple[float, str, float, str]:
     """The refined start and end of one match, and what set each."""
     runs = envelope.runs()
@@ -215,9 +257,9 @@ def _refine(
     inside = [k for k, (onset, offset) in enumerate(runs) if offset > ws and onset < we]
     if not inside:
         end = match.end + end_bias if boundary is None else boundary
-        return ws - _LEAD, "unseen", end, "unseen"
-    start, start_edge = _start(envelope, runs, inside[0], ws, we, previous)
-    end, end_edge = _end(envelope, runs, inside[-1], boundary)
+        return ws - _UNSEEN_LEAD, "unseen", end, "unseen"
+    start, start_edge = _start(envelope, runs, inside[0], ws, we, previous, pause)
+    end, end_edge = _end(envelope, runs, inside[-1], boundary, pause)
     return start, start_edge, end, end_edge
 
 
@@ -228,23 +270,24 @@ def _start(
     ws: float,
     we: float,
     previous: float | None,
+    pause: _Pause,
 ) -> tuple[float, str]:
     onset = runs[k][0]
     if onset >= ws - _REACH:
-        return onset, "quiet"  # Whisper's start lies in the silence before the word
+        return pause.into(runs, k, -1), "quiet"  # Whisper's start lies in the silence before
     if previous is None:
-        return _walk(runs, k, -1), "quiet"
+        return pause.into(runs, _walk(runs, k, -1), -1), "quiet"
     # The pause before the word, given to it by Whisper: the clean word's speech runs on
     # past its Whisper end into this word's span, then the pause, then at least a syllable
     # of this word (so that a dip inside the word is not taken for the pause). A short
     # pause must lie near Whisper's start; one longer than any dip in a word may lie later.
     if onset < previous:
         for j in range(k + 1, len(runs)):
-            onset, pause = runs[j][0], runs[j][0] - runs[j - 1][1]
+            onset, gap = runs[j][0], runs[j][0] - runs[j - 1][1]
             if onset > we - _SYLLABLE:
                 break
-            if pause > _MAX_BRIDGE or (pause >= _MIN_PAUSE - _EPSILON and onset <= ws + _ABSORB):
-                return onset, "quiet"
+            if gap > _MAX_BRIDGE or (gap >= _MIN_PAUSE - _EPSILON and onset <= ws + _ABSORB):
+                return pause.into(runs, j, -1), "quiet"
     # Speech runs across Whisper's start: out to the nearest quiet point within reach.
     points = [(onset, "quiet") for onset, _ in runs if ws - _GROW <= onset <= ws]
     points += [(t, "valley") for t in envelope.valleys(ws - _GROW, ws)]
@@ -254,10 +297,14 @@ def _start(
 
 
 def _end(
-    envelope: _Envelope, runs: list[tuple[float, float]], k: int, boundary: float | None
+    envelope: _Envelope,
+    runs: list[tuple[float, float]],
+    k: int,
+    boundary: float | None,
+    pause: _Pause,
 ) -> tuple[float, str]:
     if boundary is None:
-        return _walk(runs, k, +1), "quiet"
+        return pause.into(runs, _walk(runs, k, +1), +1), "quiet"
     # Speech that starts before the estimated boundary is this word's, across dips shorter
     # than 120 ms, unless a pause parts it from the word and it runs on past the boundary
     # for longer than a stop's release: then it is the clean word's.
@@ -270,7 +317,7 @@ def _end(
             break
         k += 1
     if runs[k][1] <= boundary:
-        return runs[k][1], "quiet"
+        return pause.into(runs, k, +1), "quiet"
     # Speech runs on across the estimate: out to the nearest quiet point within reach.
     points = [(t, "quiet") for run in runs for t in run if boundary <= t <= boundary + _SNAP]
     points += [(t, "valley") for t in envelope.valleys(boundary, boundary + _SNAP)]
@@ -279,14 +326,38 @@ def _end(
     return boundary, "boundary"
 
 
-def _walk(runs: list[tuple[float, float]], k: int, step: int) -> float:
-    """The outer edge of run ``k`` and the runs it reaches across dips shorter than a pause."""
+def _walk(runs: list[tuple[float, float]], k: int, step: int) -> int:
+    """The outermost run that run ``k`` reaches across dips shorter than a pause."""
     while 0 <= k + step < len(runs):
         first, second = (runs[k], runs[k + step]) if step > 0 else (runs[k + step], runs[k])
         if second[0] - first[1] > _MAX_BRIDGE:
             break
         k += step
-    return runs[k][0] if step < 0 else runs[k][1]
+    return k
+
+
+@dataclass(frozen=True)
+class _Pause:
+    """How far an edge found at a pause moves into it (see PAUSE_SHARE_START and the rest)."""
+
+    share_start: float
+    share_end: float
+    reach: float
+
+    def into(self, runs: list[tuple[float, float]], k: int, step: int) -> float:
+        """The outer edge of run ``k`` moved into the pause after it (``step`` -1: before).
+
+        A word's faint edges (a fading vowel, a soft fricative) sink under a background
+        before its speech ends, and a pause holds no word's loud speech, so the edge goes a
+        share of the pause further, at most ``reach``; with no speech beyond, all of it.
+        """
+        if step > 0:
+            edge, share = runs[k][1], self.share_end
+            gap = runs[k + 1][0] - edge if k + 1 < len(runs) else math.inf
+        else:
+            edge, share = runs[k][0], self.share_start
+            gap = edge - runs[k - 1][1] if k > 0 else math.inf
+        return edge + step * min(self.reach, share * max(0.0, gap))
 
 
 @dataclass(frozen=True)

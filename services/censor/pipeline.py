@@ -7,6 +7,7 @@ callback. Nothing here knows about NATS, gRPC or the blob store.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ __all__ = [
     "run_censor",
 ]
 
+logger = logging.getLogger(__name__)
+
 # (pcm mono 16 kHz, duration, hotwords) -> tokens and progress percentages, as they come.
 Transcribe = Callable[[np.ndarray, float, Sequence[str]], AsyncIterator[Token | float]]
 Progress = Callable[[str, float, str], Awaitable[None]]
@@ -39,13 +42,18 @@ Denoise = Callable[[np.ndarray, int, int], np.ndarray]
 
 
 def hotword_order(entries: Sequence[WordEntry]) -> list[str]:
-    """The list's single words in the order they are offered to Whisper: alphabetical.
+    """The list's single words in the order they are offered to Whisper: roots first.
 
-    Measured on a minute of speech: a prompt led by the most common profanity ("fuck, shit,
-    damn, ...") made Whisper fall back to sampling on most windows, 4x slower in all, so the
-    order stays neutral until a better prompt is measured (see the accuracy benchmark).
+    Whisper's prompt holds only the first few dozen words, so they are ordered by how many of
+    the list's words and variations contain them ("fuck" stands in "fucking", "motherfucker",
+    "clusterfuck" ...), then alphabetically. Measured on the accuracy benchmark's dev set: the
+    alphabetical order cut the prompt before "damn", "fuck" and "shit", and Whisper wrote
+    "chit", "thuck" and "cam" for them.
     """
-    return sorted({e.word for e in entries if " " not in e.word})
+    forms = [f.casefold() for e in entries for f in (e.word, *e.variations)]
+    words = {e.word for e in entries if " " not in e.word}
+    roots = {w: sum(w.casefold() in f for f in forms) for w in words}
+    return sorted(words, key=lambda w: (-roots[w], w))
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,12 @@ _VERIFY_ROUNDS = 2
 _HEARD_PROBABILITY = 0.5
 _VERIFY_GAP = 0.3  # seconds of silence between the joined cuts
 _SAMPLE_RATE = 16_000  # what the transcriber takes
+# Matches Whisper gave less than this probability are heard again without hotwords, with
+# this much audio around them; a longer word heard there with at least _SPLIT_PROBABILITY
+# that holds the match means the prompt split it (see _split_words).
+_RECHECK_PROBABILITY = 0.3
+_RECHECK_CONTEXT = 3.0
+_SPLIT_PROBABILITY = 0.1
 
 
 async def _still_heard(
@@ -144,6 +158,56 @@ async def _still_heard(
             if overlaps and confident >= _HEARD_PROBABILITY:
                 heard.add(i)
     return heard
+
+
+def _bare(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+async def _split_words(
+    mono: np.ndarray,
+    words: Sequence[Token],
+    matches: Sequence[Match],
+    matcher: Matcher,
+    transcribe: Transcribe,
+) -> set[int]:
+    """Indices of the matches that are a clean word the prompt made Whisper split.
+
+    With listed words in its prompt Whisper sometimes cuts a longer word so that its first
+    part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin").
+    Each match Whisper was unsure of is heard again, with a second of audio around it and
+    no hotwords. It is dropped when that hearing matches no listed word there and writes,
+    with confidence, one longer word that holds the matched text.
+    """
+    dropped: set[int] = set()
+    seconds = mono.shape[0] / _SAMPLE_RATE
+    for i, match in enumerate(matches):
+        unsure = min(t.probability for t in words[match.first : match.last + 1])
+        if unsure >= _RECHECK_PROBABILITY:
+            continue
+        lo = max(0.0, match.start - _RECHECK_CONTEXT)
+        hi = min(seconds, match.end + _RECHECK_CONTEXT)
+        window = mono[int(lo * _SAMPLE_RATE) : int(hi * _SAMPLE_RATE)]
+        heard = [
+            Token(t.text, t.start + lo, t.end + lo, t.probability)
+            async for t in transcribe(window, hi - lo, ())
+            if isinstance(t, Token)
+        ]
+        over = [t for t in heard if t.start < match.end and t.end > match.start]
+        logger.info(
+            "re-heard %r as %s", match.text, [(t.text, round(t.probability, 2)) for t in over]
+        )
+        if any(m.start < match.end and m.end > match.start for m in matcher.match(heard)):
+            continue
+        text = _bare(match.text)
+        if any(
+            t.probability >= _SPLIT_PROBABILITY
+            and _bare(t.text).startswith(text)
+            and _bare(t.text) != text
+            for t in over
+        ):
+            dropped.add(i)
+    return dropped
 
 
 def _widen(word: CensoredWord, duration: float) -> CensoredWord:
@@ -197,8 +261,11 @@ async def run_censor(
         await progress("transcription", 100.0, f"Transcribed {len(words)} words")
 
         await progress("matching", 0.0, "Matching words against the list...")
-        matches = Matcher(request.entries, request.min_severity, request.allow).match(words)
-        detected = len(Matcher(request.entries, "low", request.allow).match(words))
+        matcher = Matcher(request.entries, request.min_severity, request.allow)
+        matches = matcher.match(words)
+        split = await _split_words(mono, words, matches, matcher, transcribe)
+        matches = [m for i, m in enumerate(matches) if i not in split]
+        detected = len(Matcher(request.entries, "low", request.allow).match(words)) - len(split)
         # Whisper's word times are estimates (ends come early): each span's edges are
         # found again in the audio, within bounded margins (see boundaries.refine_spans).
         refined = await asyncio.to_thread(refine_spans, mono, words, matches)

@@ -42,6 +42,7 @@ _TAIL_SECONDS = 3.0
 _RELOOK_SECONDS = 1.0
 _FRAME_SECONDS = 0.01
 _WINDOW_SECONDS = 30.0
+_ECHO_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,20 @@ class Transcriber:
             compute_type=loaded.compute_type,
         )
         guard = seconds - _TAIL_SECONDS if prompt else None
+        if prompt:
+            hot = {_bare(w) for w in prompt.split(",")}
+
+            def again(start: float, end: float) -> Iterator[Any]:
+                return self._decode(
+                    whisper,
+                    samples,
+                    language=info.language,
+                    prompt=None,
+                    clip=(start, end),
+                    temperature=0.0,
+                )[0]
+
+            segments = _unechoed(segments, hot, again)
         stop = yield from _events(segments, meter, stop_after=guard)
         if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
             # With hotwords in the prompt Whisper "hears" them in the near-silence after
@@ -419,6 +434,37 @@ class Transcriber:
             clip_timestamps=list(clip) if clip else "0",
             **extra,
         )
+
+
+def _bare(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum() or c == " ").strip()
+
+
+def _unechoed(
+    segments: Iterator[Any], hotwords: set[str], again: Callable[[float, float], Iterator[Any]]
+) -> Iterator[Any]:
+    """The segments, each one that echoes the prompt replaced by a decoding without it.
+
+    A prompt of listed words sometimes makes Whisper write the prompt itself over speech
+    that holds none of them (seen: "wog, cunt, fap, gangbang" over four seconds of clean
+    speech), or loop over a few of them ("dick, ass, dick, ass, ..." for ten seconds). A
+    segment echoes when at least _ECHO_WORDS of its words, and at least half of them, are
+    prompt words. Real speech that dense in listed words is rare, and decoding it again
+    without the prompt only loses the prompt's help there.
+    """
+    for segment in segments:
+        words = [_bare(w.word) for w in segment.words or ()]
+        hot = [w for w in words if w in hotwords]
+        if len(hot) >= _ECHO_WORDS and 2 * len(hot) >= len(words):
+            logger.info(
+                "segment %.2f-%.2f s echoes the prompt (%s); decoding it again without it",
+                segment.start,
+                segment.end,
+                " ".join(words),
+            )
+            yield from again(float(segment.start), float(segment.end))
+        else:
+            yield segment
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from services.censor.boundaries import (
     END_BIAS,
     MAX_EARLIER,
     MAX_LATER,
+    PAUSE_REACH,
     RefinedSpan,
     refine_spans,
 )
 from services.censor.matching import Match, Matcher, Token
+from services.censor.pipeline import hotword_order
 from services.common import media
 from services.common.errors import InvalidArgument
 from services.common.wordlists import WordEntry, make_entry
@@ -100,8 +102,12 @@ def _matches(words: Sequence[Token], *indices: int) -> list[Match]:
     return [Match(i, i, words[i].start, words[i].end, ENTRY, words[i].text) for i in indices]
 
 
-def _one(audio: np.ndarray, words: list[Token], index: int) -> RefinedSpan:
-    (refined,) = refine_spans(audio, words, _matches(words, index))
+# The edges as found in the audio, before they move into the pauses around them.
+FOUND = {"pause_reach": 0.0}
+
+
+def _one(audio: np.ndarray, words: list[Token], index: int, **options: float) -> RefinedSpan:
+    (refined,) = refine_spans(audio, words, _matches(words, index), **(FOUND | options))
     return refined
 
 
@@ -173,7 +179,7 @@ def test_first_word_after_silence_starts_where_its_speech_does() -> None:
 def test_words_at_the_very_start_and_end_of_the_audio() -> None:
     audio = _signal(1.5, [(0.0, 0.25), (0.6, 0.9), (1.25, 1.5)])
     words = _words((0.0, 0.15), (0.55, 0.8), (1.2, 1.4))
-    first, last = refine_spans(audio, words, _matches(words, 0, 2))
+    first, last = refine_spans(audio, words, _matches(words, 0, 2), **FOUND)
     assert (first.start, first.start_edge) == (0.0, "file")
     assert first.end == pytest.approx(0.25, abs=EDGE)
     assert last.start == pytest.approx(1.25, abs=EDGE)
@@ -184,7 +190,7 @@ def test_adjacent_explicit_words_meet() -> None:
     # Two listed words spoken without a pause; Whisper's boundary between them is early.
     audio = _signal(1.6, [(0.5, 1.1)])
     words = _words((0.3, 0.45), (0.45, 0.7), (0.7, 1.0), (1.3, 1.5))
-    first, second = refine_spans(audio, words, _matches(words, 1, 2))
+    first, second = refine_spans(audio, words, _matches(words, 1, 2), **FOUND)
     assert first.end >= second.start
     assert first.start == pytest.approx(0.5, abs=EDGE)
     assert second.end == pytest.approx(1.1, abs=EDGE)
@@ -197,7 +203,7 @@ def test_running_speech_holds_the_edges_at_their_bounds() -> None:
     assert (alone.start, alone.start_edge) == (pytest.approx(0.8 - MAX_EARLIER), "margin")
     assert (alone.end, alone.end_edge) == (pytest.approx(1.1 + MAX_LATER), "margin")
     between = _one(audio, _words((0.5, 0.8), (0.8, 1.1), (1.1, 1.4)), 1)
-    assert (between.start, between.start_edge) == (pytest.approx(0.8 - 0.02), "boundary")
+    assert (between.start, between.start_edge) == (pytest.approx(0.8 + 0.02), "boundary")
     assert (between.end, between.end_edge) == (pytest.approx(1.1 + END_BIAS), "boundary")
 
 
@@ -213,12 +219,37 @@ def test_no_speech_in_whisper_span_keeps_its_estimate() -> None:
 def test_edges_stay_within_their_bounds(shift: float, background: str) -> None:
     audio = _signal(1.6, [(0.1, 0.35), (0.4, 0.7), (0.72, 1.0), (1.3, 1.6)], background)
     words = _words(*((s + shift, e + shift) for s, e in [(0.1, 0.3), (0.4, 0.65), (0.8, 0.9)]))
-    for refined in refine_spans(audio, words, _matches(words, 1)):
+    for refined in refine_spans(audio, words, _matches(words, 1), **FOUND):
         assert refined.start >= refined.whisper_start - MAX_EARLIER - 1e-9
         assert refined.end <= refined.whisper_end + MAX_LATER + 1e-9
         assert 0.0 <= refined.start < refined.end <= 1.6
         # Next to a clean word the start reaches at most 50 ms before Whisper's.
         assert refined.start >= refined.whisper_start - 0.05 - 1e-9
+
+
+@pytest.mark.parametrize("background", ["silence", "noise", "music"])
+def test_edges_move_into_the_pauses_around_the_word(background: str) -> None:
+    # The edges found in the audio move a share of each 200 ms pause outward (half of the
+    # one before, 80% of the one after, at most 100 ms) and never reach the neighbours.
+    audio = _signal(1.8, [(0.3, 0.6), (0.8, 1.1), (1.3, 1.6)], background)
+    words = _words((0.24, 0.49), (0.74, 0.99), (1.24, 1.49))
+    found = _one(audio, words, 1)
+    moved = _one(audio, words, 1, pause_reach=PAUSE_REACH)
+    assert found.start == pytest.approx(0.8, abs=EDGE)
+    assert found.end == pytest.approx(1.1, abs=EDGE)
+    assert 0.6 + EDGE < moved.start < found.start
+    assert found.end < moved.end <= found.end + PAUSE_REACH + 1e-9 < 1.3 - EDGE
+    if background == "silence":  # the pause is seen whole: 90 and 100 ms of it are taken
+        assert moved.start == pytest.approx(found.start - 0.09, abs=0.011)
+        assert moved.end == pytest.approx(found.end + PAUSE_REACH, abs=1e-9)
+
+
+def test_the_last_word_takes_the_whole_reach_when_nothing_follows() -> None:
+    audio = _signal(1.5, [(0.3, 0.6), (0.8, 1.1)])
+    words = _words((0.24, 0.49), (0.74, 0.99))
+    found = _one(audio, words, 1)
+    moved = _one(audio, words, 1, pause_reach=PAUSE_REACH)
+    assert moved.end == pytest.approx(found.end + PAUSE_REACH, abs=1e-9)
 
 
 def test_bad_input_is_refused() -> None:
@@ -230,6 +261,8 @@ def test_bad_input_is_refused() -> None:
         refine_spans(np.zeros(100, np.float32), words, matches, sample_rate=0)
     with pytest.raises(InvalidArgument, match="max_later"):
         refine_spans(np.zeros(100, np.float32), words, matches, max_later=-0.1)
+    with pytest.raises(InvalidArgument, match="pause_reach"):
+        refine_spans(np.zeros(100, np.float32), words, matches, pause_reach=-0.1)
     assert refine_spans(np.zeros(100, np.float32), words, []) == []
 
 
@@ -309,8 +342,8 @@ def _hear(transcriber: Transcriber, case: Case, entries: list[WordEntry]) -> Hea
     elif case.background == "music":  # a music bed 12 dB below the speech
         bed = _music(audio.size)
         audio += (bed / np.sqrt(np.mean(bed**2)) * speech_rms / 10 ** (12 / 20)).astype(np.float32)
-    # As the pipeline asks: the list's single words as hotwords.
-    hotwords = sorted({e.word for e in entries if " " not in e.word})
+    # As the pipeline asks: the list's single words as hotwords, roots first.
+    hotwords = hotword_order(entries)
     events = transcriber.transcribe(
         audio,
         model="base",

@@ -14,16 +14,27 @@ from services.common.wordlists import make_entry
 from tests.support.speech import write_audio
 
 
-def test_hotwords_are_the_single_words_in_alphabetical_order():
+def test_hotwords_are_the_single_words_roots_first_then_alphabetical():
     entries = [
         make_entry("apeshit", severity="medium"),
         make_entry("zounds", severity="extreme"),
         make_entry("damn", severity="low"),
-        make_entry("fuck", severity="high"),
+        make_entry("fuck", severity="high", variations=["fucking", "f***"]),
+        make_entry("motherfucker", severity="high"),
+        make_entry("shit", severity="medium"),
         make_entry("arse", severity="extreme"),
         make_entry("son of a bitch", severity="high"),
     ]
-    assert hotword_order(entries) == ["apeshit", "arse", "damn", "fuck", "zounds"]
+    # "fuck" stands in four forms, "shit" in two ("apeshit"), the rest in their own.
+    assert hotword_order(entries) == [
+        "fuck",
+        "shit",
+        "apeshit",
+        "arse",
+        "damn",
+        "motherfucker",
+        "zounds",
+    ]
 
 
 def _entries():
@@ -102,3 +113,66 @@ async def test_a_guess_with_low_confidence_does_not_widen(tmp_path):
 async def test_verification_can_be_switched_off(tmp_path):
     result, calls, stages = await _run(tmp_path, lambda n: [], verify=False)
     assert len(calls) == 1 and "verification" not in stages
+
+
+async def _split_run(tmp_path, recheck_hears):
+    """The first pass hears "cock" (unsure) and "fuck" (sure); a re-check of an unsure match
+    hears what ``recheck_hears`` returns, in the window's own times."""
+    rate = 22050
+    t = np.arange(int(4.0 * rate)) / rate
+    source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
+    calls = []
+
+    async def transcribe(pcm, duration, hotwords):
+        calls.append((pcm.shape[0] / 16000, list(hotwords)))
+        if len(calls) == 1:
+            tokens = [
+                Token("the", 0.5, 0.8, 0.9),
+                Token("cock", 1.0, 1.2, 0.02),
+                Token("that", 1.2, 1.4, 0.5),
+                Token("fuck", 2.5, 2.8, 0.9),
+            ]
+        else:
+            tokens = recheck_hears
+        for token in tokens:
+            yield token
+        yield 100.0
+
+    async def progress(stage, percent, message):
+        pass
+
+    request = CensorRequest(
+        input_path=source,
+        output_path=tmp_path / "out.wav",
+        entries=[make_entry("fuck", severity="high"), make_entry("cock", severity="medium")],
+        method="silence",
+        min_severity="low",
+        dry_run=True,
+    )
+    return await run_censor(request, transcribe, progress), calls
+
+
+async def test_a_clean_word_the_prompt_split_is_not_censored(tmp_path):
+    # Heard again without hotwords (the window: 3 s each side of the match, clipped to the
+    # 4 s file, so it starts at 0 s), "cockpit" stands where "cock" was.
+    result, calls = await _split_run(tmp_path, [Token("cockpit", 0.9, 1.4, 0.15)])
+    assert [m.word for m in result.matches] == ["fuck"]
+    assert result.words_detected == 1
+    assert len(calls) == 2 and calls[1][1] == []  # one re-check, with no hotwords
+    assert calls[1][0] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        [Token("cock", 1.0, 1.2, 0.6)],  # the listed word again
+        [Token("rock", 1.0, 1.2, 0.9)],  # another word, not a longer one holding the match
+        [Token("cockpit", 1.0, 1.4, 0.05)],  # a longer word, but heard with no confidence
+        [],  # nothing
+    ],
+)
+async def test_a_match_the_re_check_does_not_split_is_kept(tmp_path, heard):
+    result, _ = await _split_run(
+        tmp_path, [Token(t.text, t.start, t.end, t.probability) for t in heard]
+    )
+    assert [m.word for m in result.matches] == ["cock", "fuck"]

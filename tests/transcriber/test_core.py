@@ -285,3 +285,44 @@ def test_hotwords_do_not_put_words_into_silence(
     assert not {"fuck", "shit", "bitch"} & set(heard), heard
     said = [normalize(w.text) for w in words_of(fox_events)]
     assert heard[: len(said)] == said
+
+
+class _Segment:
+    def __init__(self, start: float, end: float, *words: str) -> None:
+        self.start, self.end = start, end
+        self.words = [type("W", (), {"word": f" {w}"})() for w in words]
+
+
+def _echo_pass(segments: list[_Segment]) -> tuple[list[list[str]], list[tuple[float, float]]]:
+    again: list[tuple[float, float]] = []
+
+    def redo(start: float, end: float) -> Iterator[Any]:
+        again.append((start, end))
+        return iter([_Segment(start, end, "redone")])
+
+    kept = core_module._unechoed(iter(segments), {"fuck", "shit", "dick", "ass"}, redo)
+    return [[w.word.strip() for w in s.words] for s in kept], again
+
+
+def test_a_segment_that_echoes_the_prompt_is_decoded_again_without_it() -> None:
+    words, again = _echo_pass(
+        [
+            _Segment(0.0, 2.0, "This", "fucking", "car", "will", "not", "start."),
+            _Segment(2.0, 9.0, "dick,", "ass,", "dick,", "ass,", "dick,"),
+            _Segment(9.0, 12.0, "Fuck,", "fuck,", "fuck,", "fuck."),
+        ]
+    )
+    assert words == [["This", "fucking", "car", "will", "not", "start."], ["redone"], ["redone"]]
+    assert again == [(2.0, 9.0), (9.0, 12.0)]
+
+
+def test_speech_with_a_few_listed_words_is_kept() -> None:
+    segments = [
+        _Segment(0.0, 2.0, "Oh", "shit,", "the", "dick", "is", "late."),  # 2 of 6
+        _Segment(2.0, 3.0, "Shit,", "shit!"),  # fewer than three
+    ]
+    words, again = _echo_pass(segments)
+    assert again == [] and words == [
+        ["Oh", "shit,", "the", "dick", "is", "late."],
+        ["Shit,", "shit!"],
+    ]
