@@ -388,6 +388,12 @@ class Matcher:
         self._masked_phrases: dict[tuple[int, str], list[tuple[tuple[str, ...], _Hit]]] = {}
         for first, phrases in self._phrases.items():
             self._masked_phrases.setdefault(_shape(first), []).extend(phrases)
+        # Every phrase by its letters alone, for tokens that split it elsewhere ("son ofa bitch").
+        self._squashed_phrases = [
+            ("".join(words), words, hit)
+            for phrases in self._phrases.values()
+            for words, hit in phrases
+        ]
         self._texts: dict[str, _Read] = {}
         self._reads: dict[str, _Read] = {}
         self._fits: dict[str, _Hit | None] = {}
@@ -549,6 +555,25 @@ class Matcher:
             if i + n > len(reads) or any(blocked[i : i + n]):
                 continue
             if all(_word_fits(reads[i + k].keys, words[k]) for k in range(n)):
+                best = (n, hit)
+        return best or self._resplit_at(reads, blocked, i)
+
+    def _resplit_at(
+        self, reads: list[_Read], blocked: list[bool], i: int
+    ) -> tuple[int, _Hit] | None:
+        """A phrase whose words Whisper ran together or cut elsewhere: "son ofa bitch",
+        "sonof a bitch". The tokens from ``i``, spaces dropped, must spell it exactly, in at
+        least two tokens (one token is a compound, see ``_add_phrase``)."""
+        best: tuple[int, _Hit] | None = None
+        for squashed, _, hit in self._squashed_phrases:
+            spelled, k = "", i
+            while k < len(reads) and not blocked[k] and reads[k].keys:
+                spelled += reads[k].keys[0]
+                k += 1
+                if not squashed.startswith(spelled) or spelled == squashed:
+                    break
+            n = k - i
+            if spelled == squashed and n >= 2 and (best is None or hit.rank > best[1].rank):
                 best = (n, hit)
         return best
 

@@ -194,7 +194,7 @@ async def _split_words(
             if isinstance(t, Token)
         ]
         over = [t for t in heard if t.start < match.end and t.end > match.start]
-        logger.info(
+        logger.debug(
             "re-heard %r as %s", match.text, [(t.text, round(t.probability, 2)) for t in over]
         )
         if any(m.start < match.end and m.end > match.start for m in matcher.match(heard)):
