@@ -7,6 +7,7 @@ callback. Nothing here knows about NATS, gRPC or the blob store.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,11 @@ _SAMPLE_RATE = 16_000  # what the transcriber takes
 _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1
+# Words Whisper gave less than this that spell this close to a listed word are heard again
+# with it as a hotword (see _near_misses).
+_NEAR_PROBABILITY = 0.3
+_NEAR_RATIO = 0.75
+_NEAR_MIN_LETTERS = 3
 
 
 async def _still_heard(
@@ -210,6 +216,63 @@ async def _split_words(
     return dropped
 
 
+def _sound_alikes(entries: Sequence[WordEntry]) -> list[str]:
+    """The list's single-word spellings a near-homophone is compared with."""
+    forms = {_bare(f) for e in entries for f in (e.word, *e.variations) if " " not in f}
+    return sorted(f for f in forms if len(f) >= _NEAR_MIN_LETTERS and f.isalpha())
+
+
+async def _near_misses(
+    mono: np.ndarray,
+    words: list[Token],
+    matched: set[int],
+    entries: Sequence[WordEntry],
+    matcher: Matcher,
+    transcribe: Transcribe,
+) -> list[Token]:
+    """The words, with each unsure near-homophone of a listed word heard again.
+
+    Whisper base writes "buck" for "fuck" and "vucking" for "fucking", unsure of them. Each
+    word it gave less than _NEAR_PROBABILITY that spells close to a listed word (a
+    similarity ratio of at least _NEAR_RATIO) and matched nothing is decoded again, with
+    3 s of audio each side and only those close words as hotwords. Where that hearing
+    matches a listed word over it, its tokens take the place of the words they cover.
+    """
+    forms = _sound_alikes(entries)
+    seconds = mono.shape[0] / _SAMPLE_RATE
+    out = list(words)
+    for k, word in enumerate(words):
+        if k in matched or word.probability >= _NEAR_PROBABILITY:
+            continue
+        text = _bare(word.text)
+        if len(text) < _NEAR_MIN_LETTERS:
+            continue
+        close = [f for f in forms if difflib.SequenceMatcher(None, text, f).ratio() >= _NEAR_RATIO]
+        if not close:
+            continue
+        lo = max(0.0, word.start - _RECHECK_CONTEXT)
+        hi = min(seconds, word.end + _RECHECK_CONTEXT)
+        window = mono[int(lo * _SAMPLE_RATE) : int(hi * _SAMPLE_RATE)]
+        heard = [
+            Token(t.text, t.start + lo, t.end + lo, t.probability)
+            async for t in transcribe(window, hi - lo, close)
+            if isinstance(t, Token)
+        ]
+        found = [m for m in matcher.match(heard) if m.start < word.end and m.end > word.start]
+        logger.debug("near-homophone %r heard again as %s", word.text, [m.text for m in found])
+        if not found:
+            continue
+        match = found[0]
+        tokens = heard[match.first : match.last + 1]
+        keep = [
+            t
+            for t in out
+            if not (match.start <= 0.5 * (t.start + t.end) <= match.end) and t != word
+        ]
+        out = sorted(keep + tokens, key=lambda t: (t.start, t.end))
+    return out
+
+
 def _widen(word: CensoredWord, duration: float) -> CensoredWord:
     span = dsp.Span(
         max(0.0, word.refined.start - _WIDEN_STEP), min(duration, word.refined.end + _WIDEN_STEP)
@@ -262,6 +325,9 @@ async def run_censor(
 
         await progress("matching", 0.0, "Matching words against the list...")
         matcher = Matcher(request.entries, request.min_severity, request.allow)
+        matches = matcher.match(words)
+        matched = {i for m in matches for i in range(m.first, m.last + 1)}
+        words = await _near_misses(mono, words, matched, request.entries, matcher, transcribe)
         matches = matcher.match(words)
         split = await _split_words(mono, words, matches, matcher, transcribe)
         matches = [m for i, m in enumerate(matches) if i not in split]

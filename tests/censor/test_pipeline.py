@@ -176,3 +176,54 @@ async def test_a_match_the_re_check_does_not_split_is_kept(tmp_path, heard):
         tmp_path, [Token(t.text, t.start, t.end, t.probability) for t in heard]
     )
     assert [m.word for m in result.matches] == ["cock", "fuck"]
+
+
+async def _near_run(tmp_path, first_pass, recheck_hears):
+    """A dry run whose first pass hears ``first_pass``; any later pass hears
+    ``recheck_hears`` (in the window's own times)."""
+    rate = 22050
+    t = np.arange(int(4.0 * rate)) / rate
+    source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
+    calls = []
+
+    async def transcribe(pcm, duration, hotwords):
+        calls.append(list(hotwords))
+        for token in first_pass if len(calls) == 1 else recheck_hears:
+            yield token
+        yield 100.0
+
+    async def progress(stage, percent, message):
+        pass
+
+    request = CensorRequest(
+        input_path=source,
+        output_path=tmp_path / "out.wav",
+        entries=[make_entry("fuck", severity="high"), make_entry("damn", severity="low")],
+        method="silence",
+        min_severity="low",
+        dry_run=True,
+    )
+    return await run_censor(request, transcribe, progress), calls
+
+
+async def test_an_unsure_near_homophone_heard_again_as_a_listed_word_is_censored(tmp_path):
+    first = [Token("Oh", 0.5, 0.8, 0.9), Token("buck,", 1.0, 1.3, 0.05), Token("me", 1.3, 1.5, 0.9)]
+    result, calls = await _near_run(tmp_path, first, [Token("fuck,", 1.02, 1.32, 0.6)])
+    assert [m.word for m in result.matches] == ["fuck"]
+    assert [w.text for w in result.words] == ["Oh", "fuck,", "me"]
+    assert calls[1] == ["fuck"]  # heard again with only the close listed word as hotword
+    assert result.censored[0].whisper == Span(1.02, 1.32)
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ([Token("buck,", 1.0, 1.3, 0.9)], None),  # Whisper was sure: not heard again
+        ([Token("table", 1.0, 1.3, 0.05)], None),  # spells like no listed word
+        ([Token("buck,", 1.0, 1.3, 0.05)], [Token("buck,", 1.0, 1.3, 0.3)]),  # heard the same
+    ],
+)
+async def test_other_words_are_left_as_whisper_wrote_them(tmp_path, first, again):
+    result, calls = await _near_run(tmp_path, first, again or [])
+    assert result.matches == [] and [w.text for w in result.words] == [first[0].text]
+    assert len(calls) == (1 if again is None else 2)
