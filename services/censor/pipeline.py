@@ -170,6 +170,21 @@ def _bare(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
+async def _hear_again(
+    mono: np.ndarray, start: float, end: float, hotwords: Sequence[str], transcribe: Transcribe
+) -> list[Token]:
+    """What Whisper hears in [start, end] with _RECHECK_CONTEXT of audio each side, in the
+    source's times."""
+    lo = max(0.0, start - _RECHECK_CONTEXT)
+    hi = min(mono.shape[0] / _SAMPLE_RATE, end + _RECHECK_CONTEXT)
+    window = mono[int(lo * _SAMPLE_RATE) : int(hi * _SAMPLE_RATE)]
+    return [
+        Token(t.text, t.start + lo, t.end + lo, t.probability)
+        async for t in transcribe(window, hi - lo, hotwords)
+        if isinstance(t, Token)
+    ]
+
+
 async def _split_words(
     mono: np.ndarray,
     words: Sequence[Token],
@@ -181,24 +196,16 @@ async def _split_words(
 
     With listed words in its prompt Whisper sometimes cuts a longer word so that its first
     part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin").
-    Each match Whisper was unsure of is heard again, with a second of audio around it and
-    no hotwords. It is dropped when that hearing matches no listed word there and writes,
-    with confidence, one longer word that holds the matched text.
+    Each match Whisper was unsure of is heard again, with 3 s of audio each side and no
+    hotwords. It is dropped when that hearing matches no listed word there and writes, with
+    some confidence, one longer word that starts with the matched text.
     """
     dropped: set[int] = set()
-    seconds = mono.shape[0] / _SAMPLE_RATE
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
         if unsure >= _RECHECK_PROBABILITY:
             continue
-        lo = max(0.0, match.start - _RECHECK_CONTEXT)
-        hi = min(seconds, match.end + _RECHECK_CONTEXT)
-        window = mono[int(lo * _SAMPLE_RATE) : int(hi * _SAMPLE_RATE)]
-        heard = [
-            Token(t.text, t.start + lo, t.end + lo, t.probability)
-            async for t in transcribe(window, hi - lo, ())
-            if isinstance(t, Token)
-        ]
+        heard = await _hear_again(mono, match.start, match.end, (), transcribe)
         over = [t for t in heard if t.start < match.end and t.end > match.start]
         logger.debug(
             "re-heard %r as %s", match.text, [(t.text, round(t.probability, 2)) for t in over]
@@ -239,7 +246,6 @@ async def _near_misses(
     matches a listed word over it, its tokens take the place of the words they cover.
     """
     forms = _sound_alikes(entries)
-    seconds = mono.shape[0] / _SAMPLE_RATE
     out = list(words)
     for k, word in enumerate(words):
         if k in matched or word.probability >= _NEAR_PROBABILITY:
@@ -250,14 +256,7 @@ async def _near_misses(
         close = [f for f in forms if difflib.SequenceMatcher(None, text, f).ratio() >= _NEAR_RATIO]
         if not close:
             continue
-        lo = max(0.0, word.start - _RECHECK_CONTEXT)
-        hi = min(seconds, word.end + _RECHECK_CONTEXT)
-        window = mono[int(lo * _SAMPLE_RATE) : int(hi * _SAMPLE_RATE)]
-        heard = [
-            Token(t.text, t.start + lo, t.end + lo, t.probability)
-            async for t in transcribe(window, hi - lo, close)
-            if isinstance(t, Token)
-        ]
+        heard = await _hear_again(mono, word.start, word.end, close, transcribe)
         found = [m for m in matcher.match(heard) if m.start < word.end and m.end > word.start]
         logger.debug("near-homophone %r heard again as %s", word.text, [m.text for m in found])
         if not found:
