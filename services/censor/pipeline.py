@@ -108,7 +108,7 @@ _VERIFY_GAP = 0.3  # seconds of silence between the joined cuts
 _SAMPLE_RATE = 16_000  # what the transcriber takes
 # Matches Whisper gave less than this probability are heard again without hotwords, with
 # this much audio around them; a longer word heard there with at least _SPLIT_PROBABILITY
-# that holds the match means the prompt split it (see _split_words).
+# that starts with the match means the prompt split it (see _split_words).
 _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1

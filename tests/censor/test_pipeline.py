@@ -115,9 +115,10 @@ async def test_verification_can_be_switched_off(tmp_path):
     assert len(calls) == 1 and "verification" not in stages
 
 
-async def _split_run(tmp_path, recheck_hears):
-    """The first pass hears "cock" (unsure) and "fuck" (sure); a re-check of an unsure match
-    hears what ``recheck_hears`` returns, in the window's own times."""
+async def _dry_run(tmp_path, entries, first_pass, later):
+    """A dry run on a 4 s tone whose first pass hears ``first_pass`` and every later pass
+    ``later`` (in the window's own times); returns the result and each pass's (seconds of
+    audio, hotwords)."""
     rate = 22050
     t = np.arange(int(4.0 * rate)) / rate
     source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
@@ -125,16 +126,7 @@ async def _split_run(tmp_path, recheck_hears):
 
     async def transcribe(pcm, duration, hotwords):
         calls.append((pcm.shape[0] / 16000, list(hotwords)))
-        if len(calls) == 1:
-            tokens = [
-                Token("the", 0.5, 0.8, 0.9),
-                Token("cock", 1.0, 1.2, 0.02),
-                Token("that", 1.2, 1.4, 0.5),
-                Token("fuck", 2.5, 2.8, 0.9),
-            ]
-        else:
-            tokens = recheck_hears
-        for token in tokens:
+        for token in first_pass if len(calls) == 1 else later:
             yield token
         yield 100.0
 
@@ -144,12 +136,25 @@ async def _split_run(tmp_path, recheck_hears):
     request = CensorRequest(
         input_path=source,
         output_path=tmp_path / "out.wav",
-        entries=[make_entry("fuck", severity="high"), make_entry("cock", severity="medium")],
+        entries=entries,
         method="silence",
         min_severity="low",
         dry_run=True,
     )
     return await run_censor(request, transcribe, progress), calls
+
+
+async def _split_run(tmp_path, recheck_hears):
+    """The first pass hears "cock" (unsure) and "fuck" (sure); a re-check of an unsure match
+    hears ``recheck_hears``."""
+    first = [
+        Token("the", 0.5, 0.8, 0.9),
+        Token("cock", 1.0, 1.2, 0.02),
+        Token("that", 1.2, 1.4, 0.5),
+        Token("fuck", 2.5, 2.8, 0.9),
+    ]
+    entries = [make_entry("fuck", severity="high"), make_entry("cock", severity="medium")]
+    return await _dry_run(tmp_path, entries, first, recheck_hears)
 
 
 async def test_a_clean_word_the_prompt_split_is_not_censored(tmp_path):
@@ -172,38 +177,13 @@ async def test_a_clean_word_the_prompt_split_is_not_censored(tmp_path):
     ],
 )
 async def test_a_match_the_re_check_does_not_split_is_kept(tmp_path, heard):
-    result, _ = await _split_run(
-        tmp_path, [Token(t.text, t.start, t.end, t.probability) for t in heard]
-    )
+    result, _ = await _split_run(tmp_path, heard)
     assert [m.word for m in result.matches] == ["cock", "fuck"]
 
 
 async def _near_run(tmp_path, first_pass, recheck_hears):
-    """A dry run whose first pass hears ``first_pass``; any later pass hears
-    ``recheck_hears`` (in the window's own times)."""
-    rate = 22050
-    t = np.arange(int(4.0 * rate)) / rate
-    source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
-    calls = []
-
-    async def transcribe(pcm, duration, hotwords):
-        calls.append(list(hotwords))
-        for token in first_pass if len(calls) == 1 else recheck_hears:
-            yield token
-        yield 100.0
-
-    async def progress(stage, percent, message):
-        pass
-
-    request = CensorRequest(
-        input_path=source,
-        output_path=tmp_path / "out.wav",
-        entries=[make_entry("fuck", severity="high"), make_entry("damn", severity="low")],
-        method="silence",
-        min_severity="low",
-        dry_run=True,
-    )
-    return await run_censor(request, transcribe, progress), calls
+    entries = [make_entry("fuck", severity="high"), make_entry("damn", severity="low")]
+    return await _dry_run(tmp_path, entries, first_pass, recheck_hears)
 
 
 async def test_an_unsure_near_homophone_heard_again_as_a_listed_word_is_censored(tmp_path):
@@ -211,7 +191,7 @@ async def test_an_unsure_near_homophone_heard_again_as_a_listed_word_is_censored
     result, calls = await _near_run(tmp_path, first, [Token("fuck,", 1.02, 1.32, 0.6)])
     assert [m.word for m in result.matches] == ["fuck"]
     assert [w.text for w in result.words] == ["Oh", "fuck,", "me"]
-    assert calls[1] == ["fuck"]  # heard again with only the close listed word as hotword
+    assert calls[1][1] == ["fuck"]  # heard again with only the close listed word as hotword
     assert result.censored[0].whisper == Span(1.02, 1.32)
 
 
