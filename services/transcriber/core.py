@@ -43,6 +43,12 @@ _RELOOK_SECONDS = 1.0
 _FRAME_SECONDS = 0.01
 _WINDOW_SECONDS = 30.0
 _ECHO_WORDS = 3
+# Whisper's own checks of a decoded window, as faster-whisper applies them: a window that
+# compresses better than this repeats itself, one below this mean log-probability is unsure
+# (unless Whisper judged it silence).
+_MAX_COMPRESSION = 2.4
+_MIN_LOGPROB = -1.0
+_NO_SPEECH = 0.6
 
 
 @dataclass(frozen=True)
@@ -286,17 +292,21 @@ class _Meter:
 class Transcriber:
     """Transcribes 16 kHz mono float32 audio into words with timestamps, streamed as events."""
 
-    def __init__(self, models: ModelCache, *, beam_size: int = 5, seed: int | None = 0) -> None:
+    def __init__(self, models: ModelCache, *, beam_size: int = 5) -> None:
         """Args:
         models: Where models are loaded and cached.
         beam_size: Beam width of the decoder.
-        seed: Seeds the sampling Whisper falls back to when a window decodes poorly (a
-            repetition loop, say), before each decoding pass, so the same audio gives the
-            same words every time; None leaves the generator as it is.
+
+        Every pass is a beam search at temperature 0, so the same audio gives the same words
+        whatever the process decoded before. faster-whisper's own fallback samples at rising
+        temperatures instead, from CTranslate2 random generators that each worker thread
+        seeds once, at its first draw: its words depended on what the model had sampled
+        before (measured: one clip decoded twice in a row at temperature 1.0 gave two
+        transcripts). Windows that fail Whisper's checks are decoded again with less prompt
+        (see ``transcribe``).
         """
         self._models = models
         self._beam_size = beam_size
-        self._seed = seed
 
     def preload(self, *, model: str, device: str) -> LoadedModel:
         """Loads a model ahead of the first request.
@@ -378,33 +388,38 @@ class Transcriber:
         )
         guard = seconds - _TAIL_SECONDS if prompt else None
         if prompt:
+            # The prompt holds the listed words twice (hotwords and initial prompt). A window
+            # that fails Whisper's checks with it (a loop over "fuck, fuck, ...", measured on
+            # whole 15 s clips) is decoded again with the hotwords alone; one that still fails,
+            # or that echoes the prompt, without any.
             hot = {_bare(w) for w in prompt.split(",")}
 
-            def again(start: float, end: float) -> Iterator[Any]:
+            def bare(start: float, end: float) -> Iterator[Any]:
                 return self._decode(
+                    whisper, samples, language=info.language, prompt=None, clip=(start, end)
+                )[0]
+
+            def lighter(start: float, end: float) -> Iterator[Any]:
+                segments, _ = self._decode(
                     whisper,
                     samples,
                     language=info.language,
-                    prompt=None,
+                    prompt=prompt,
                     clip=(start, end),
-                    temperature=0.0,
-                )[0]
+                    initial_prompt=False,
+                )
+                return _redecoded(segments, bare)
 
-            segments = _unechoed(segments, hot, again)
+            segments = _second_hearings(_redecoded(segments, lighter), hot, bare)
         stop = yield from _events(segments, meter, stop_after=guard)
         if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
             # With hotwords in the prompt Whisper "hears" them in the near-silence after
             # the last word when it looks there again, and retries that window at every
             # temperature: measured on a 3 s clip, a phantom "fuck" and 6x the time. So
-            # the rest is decoded without them, at one temperature; a remainder under a
-            # second that the last window saw whole is not looked at again.
+            # the rest is decoded without them; a remainder under a second that the last
+            # window saw whole is not looked at again.
             tail, _ = self._decode(
-                whisper,
-                samples,
-                language=info.language,
-                prompt=None,
-                clip=(stop.at, seconds),
-                temperature=0.0,
+                whisper, samples, language=info.language, prompt=None, clip=(stop.at, seconds)
             )
             yield from _events(tail, meter, stop_after=None)
         yield meter.end()
@@ -417,11 +432,8 @@ class Transcriber:
         language: str | None,
         prompt: str | None,
         clip: tuple[float, float] | None = None,
-        temperature: float | None = None,
+        initial_prompt: bool = True,
     ) -> tuple[Iterator[Any], Any]:
-        if self._seed is not None:
-            ctranslate2.set_random_seed(self._seed)
-        extra = {} if temperature is None else {"temperature": temperature}
         return whisper.transcribe(  # type: ignore[no-any-return]
             samples,
             language=language,
@@ -430,9 +442,9 @@ class Transcriber:
             vad_filter=False,
             condition_on_previous_text=False,
             hotwords=prompt,
-            initial_prompt=prompt,
+            initial_prompt=prompt if initial_prompt else None,
             clip_timestamps=list(clip) if clip else "0",
-            **extra,
+            temperature=0.0,
         )
 
 
@@ -440,31 +452,83 @@ def _bare(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum() or c == " ").strip()
 
 
-def _unechoed(
-    segments: Iterator[Any], hotwords: set[str], again: Callable[[float, float], Iterator[Any]]
+def _doubted(segment: Any) -> str | None:
+    """Why Whisper's own checks doubt a segment's window, or None.
+
+    faster-whisper scores each 30 s window once, so every segment of a window shares them.
+    """
+    if getattr(segment, "compression_ratio", 0.0) > _MAX_COMPRESSION:
+        return "repeats itself"
+    if (
+        getattr(segment, "avg_logprob", 0.0) < _MIN_LOGPROB
+        and getattr(segment, "no_speech_prob", 0.0) <= _NO_SPEECH
+    ):
+        return "is unsure of speech"
+    return None
+
+
+def _redecoded(
+    segments: Iterator[Any], again: Callable[[float, float], Iterator[Any]]
 ) -> Iterator[Any]:
-    """The segments, each one that echoes the prompt replaced by a decoding without it.
+    """The segments, each run of doubted ones from one window decoded again by ``again``."""
+    run: list[Any] = []
+
+    def flush() -> Iterator[Any]:
+        logger.info(
+            "window %.2f-%.2f s %s (%s); decoding it again with less prompt",
+            run[0].start,
+            run[-1].end,
+            _doubted(run[0]),
+            " ".join(_bare(w.word) for s in run for w in s.words or ())[:200],
+        )
+        yield from again(float(run[0].start), float(run[-1].end))
+        run.clear()
+
+    for segment in segments:
+        if run and getattr(segment, "seek", None) != getattr(run[0], "seek", None):
+            yield from flush()
+        if _doubted(segment) is None:
+            if run:
+                yield from flush()
+            yield segment
+        else:
+            run.append(segment)
+    if run:
+        yield from flush()
+
+
+def _echoes(segment: Any, hotwords: set[str]) -> bool:
+    """Whether a segment decoded with the prompt writes the prompt itself.
 
     A prompt of listed words sometimes makes Whisper write the prompt itself over speech
     that holds none of them (seen: "wog, cunt, fap, gangbang" over four seconds of clean
     speech), or loop over a few of them ("dick, ass, dick, ass, ..." for ten seconds). A
     segment echoes when at least _ECHO_WORDS of its words, and at least half of them, are
-    prompt words. Real speech that dense in listed words is rare, and decoding it again
-    without the prompt only loses the prompt's help there.
+    prompt words; real speech that dense in listed words is rare.
+    """
+    words = [_bare(w.word) for w in segment.words or ()]
+    hot = [w for w in words if w in hotwords]
+    return len(hot) >= _ECHO_WORDS and 2 * len(hot) >= len(words)
+
+
+def _second_hearings(
+    segments: Iterator[Any], hotwords: set[str], again: Callable[[float, float], Iterator[Any]]
+) -> Iterator[Any]:
+    """The segments, each one that echoes the prompt replaced by a decoding without it.
+
+    Decoding it again without the prompt only loses the prompt's help there.
     """
     for segment in segments:
-        words = [_bare(w.word) for w in segment.words or ()]
-        hot = [w for w in words if w in hotwords]
-        if len(hot) >= _ECHO_WORDS and 2 * len(hot) >= len(words):
-            logger.info(
-                "segment %.2f-%.2f s echoes the prompt (%s); decoding it again without it",
-                segment.start,
-                segment.end,
-                " ".join(words),
-            )
-            yield from again(float(segment.start), float(segment.end))
-        else:
+        if not _echoes(segment, hotwords):
             yield segment
+            continue
+        logger.info(
+            "segment %.2f-%.2f s echoes the prompt (%s); decoding it again without it",
+            segment.start,
+            segment.end,
+            " ".join(_bare(w.word) for w in segment.words or ())[:200],
+        )
+        yield from again(float(segment.start), float(segment.end))
 
 
 @dataclass(frozen=True)

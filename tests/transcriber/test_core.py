@@ -218,26 +218,13 @@ def test_decoding_options_keep_every_word_and_use_the_hotwords() -> None:
     assert options["vad_filter"] is False
     assert options["condition_on_previous_text"] is False
     assert options["beam_size"] == 5
-    assert "temperature" not in options  # Whisper's own fallback, seeded (below)
+    assert options["temperature"] == 0.0  # no sampling: the same audio, the same words
     prompt = options["hotwords"]
     assert prompt == options["initial_prompt"]
     assert prompt.startswith("heck, darn, word0, ")
     assert 10 < len(prompt.split(", ")) < 100  # cut to leave Whisper room for the text
     assert words_of(events)[0] == WordResult("Hello,", 3.5, 3.9, 1.0)
     assert [e.percent for e in events if isinstance(e, Progress)][-1] == 100.0
-
-
-def test_sampling_is_seeded_before_every_pass(monkeypatch) -> None:
-    seeds: list[int] = []
-    monkeypatch.setattr(core_module.ctranslate2, "set_random_seed", seeds.append)
-    core = Transcriber(ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0))
-    run(core, np.zeros(SAMPLE_RATE * 2, dtype=np.float32), hotwords=["heck"])
-    assert seeds == [0, 0]  # the main pass and the tail pass
-    unseeded = Transcriber(
-        ModelCache(_resolve, load=FakeLoader(), cuda_device_count=lambda: 0), seed=None
-    )
-    run(unseeded, np.zeros(SAMPLE_RATE * 2, dtype=np.float32), hotwords=[])
-    assert seeds == [0, 0]
 
 
 def test_the_last_seconds_are_decoded_without_hotwords() -> None:
@@ -288,9 +275,20 @@ def test_hotwords_do_not_put_words_into_silence(
 
 
 class _Segment:
-    def __init__(self, start: float, end: float, *words: str) -> None:
+    def __init__(
+        self,
+        start: float,
+        end: float,
+        *words: str,
+        compression_ratio: float = 1.2,
+        avg_logprob: float = -0.3,
+        no_speech_prob: float = 0.01,
+    ) -> None:
         self.start, self.end = start, end
         self.words = [type("W", (), {"word": f" {w}"})() for w in words]
+        self.compression_ratio = compression_ratio
+        self.avg_logprob = avg_logprob
+        self.no_speech_prob = no_speech_prob
 
 
 def _echo_pass(segments: list[_Segment]) -> tuple[list[list[str]], list[tuple[float, float]]]:
@@ -300,7 +298,7 @@ def _echo_pass(segments: list[_Segment]) -> tuple[list[list[str]], list[tuple[fl
         again.append((start, end))
         return iter([_Segment(start, end, "redone")])
 
-    kept = core_module._unechoed(iter(segments), {"fuck", "shit", "dick", "ass"}, redo)
+    kept = core_module._second_hearings(iter(segments), {"fuck", "shit", "dick", "ass"}, redo)
     return [[w.word.strip() for w in s.words] for s in kept], again
 
 
@@ -326,3 +324,64 @@ def test_speech_with_a_few_listed_words_is_kept() -> None:
         ["Oh", "shit,", "the", "dick", "is", "late."],
         ["Shit,", "shit!"],
     ]
+
+
+def test_a_window_whisper_doubts_is_decoded_again_and_its_segments_once() -> None:
+    again: list[tuple[float, float]] = []
+
+    def redo(start: float, end: float) -> Iterator[Any]:
+        again.append((start, end))
+        return iter([_Segment(start, end, "redone")])
+
+    loop = {"compression_ratio": 3.1}
+    unsure = {"avg_logprob": -1.4}
+    segments = [
+        _Segment(0.0, 2.0, "This", "car", "will", "not", "start."),
+        _Segment(2.0, 4.0, "go", "go", "go", **loop),  # one window that loops ...
+        _Segment(4.0, 5.0, "go", "go", **loop),  # ... in two segments: heard again once
+        _Segment(5.0, 6.0, "mumble", **unsure),  # the next window: unsure of speech
+        _Segment(6.0, 8.0, "Hm.", avg_logprob=-1.4, no_speech_prob=0.9),  # silence
+        _Segment(8.0, 9.0, "uh", **unsure),
+    ]
+    for segment, seek in zip(segments, [0, 0, 0, 500, 600, 800], strict=True):
+        segment.seek = seek
+    kept = core_module._redecoded(iter(segments), redo)
+    words = [[w.word.strip() for w in s.words] for s in kept]
+    assert again == [(2.0, 5.0), (5.0, 6.0), (8.0, 9.0)]
+    assert words == [
+        ["This", "car", "will", "not", "start."],
+        ["redone"],
+        ["redone"],
+        ["Hm."],
+        ["redone"],
+    ]
+
+
+@dataclass
+class _LoopingWhisper(FakeWhisper):
+    """Loops while the list is in its initial prompt, as Whisper does with a dense prompt."""
+
+    hotwords_loop: bool = False  # loops on the hotwords alone too
+
+    def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[Iterator[Any], Any]:
+        segments, info = super().transcribe(audio, **options)
+        loops = options["initial_prompt"] or (self.hotwords_loop and options["hotwords"])
+        if loops:
+            segments = iter([SimpleNamespace(**vars(s), compression_ratio=3.0) for s in segments])
+        return segments, info
+
+
+@pytest.mark.parametrize("hotwords_loop", [False, True])
+def test_a_looping_window_is_decoded_with_less_prompt(hotwords_loop: bool) -> None:
+    whisper = _LoopingWhisper("/models/whisper-base", "cpu", hotwords_loop=hotwords_loop)
+    models = ModelCache(_resolve, load=lambda *_: whisper, cuda_device_count=lambda: 0)
+    events = run(Transcriber(models), np.zeros(SAMPLE_RATE * 10, np.float32), hotwords=["heck"])
+    prompts = [(c["hotwords"], c["initial_prompt"], c["clip_timestamps"]) for c in whisper.calls]
+    assert all(c["temperature"] == 0.0 for c in whisper.calls)
+    assert prompts[:2] == [("heck", "heck", "0"), ("heck", None, [0.5, 1.0])]
+    if hotwords_loop:  # still looping: heard with no prompt at all
+        assert prompts[2:] == [(None, None, [0.6, 1.1])]
+        assert [(w.start, w.end) for w in words_of(events)] == [(0.7, 1.1)]
+    else:
+        assert prompts[2:] == []
+        assert [(w.start, w.end) for w in words_of(events)] == [(0.6, 1.0)]
