@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes.util
 import re
 
 import numpy as np
@@ -300,7 +299,6 @@ def test_the_lag_of_decoded_audio_is_found():
     assert estimate_lag(reference, reference, 2000) == 0
 
 
-@pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="no libespeak-ng")
 def test_espeak_ng_reports_a_word_event_for_each_word_in_order():
     espeak = Espeak()
     assert espeak.rate == RATE
