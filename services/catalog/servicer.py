@@ -276,7 +276,11 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         entries = [entry_from_proto(w) for w in request.words]
         async with self._tx() as session:
             result = await store.import_words(
-                session=session, list_id=request.list_id, entries=entries, merge=request.merge
+                session=session,
+                list_id=request.list_id,
+                entries=entries,
+                merge=request.merge,
+                allow=list(request.allow.words) if request.HasField("allow") else None,
             )
         return pb.ImportWordsResponse(
             added=result.added,

@@ -477,13 +477,28 @@ async def remove_words(
 
 
 async def import_words(
-    *, session: AsyncSession, list_id: int, entries: Sequence[WordEntry], merge: bool
+    *,
+    session: AsyncSession,
+    list_id: int,
+    entries: Sequence[WordEntry],
+    merge: bool,
+    allow: Sequence[str] | None = None,
 ) -> ImportResult:
-    """Imports entries: merged into the list, or replacing its words when ``merge`` is false."""
+    """Imports entries: merged into the list, or replacing its words when ``merge`` is false.
+
+    ``allow``, when given, is added to the list's allow-list (merge) or replaces it.
+    """
     if not entries:
         raise InvalidArgument("the file holds no words")
     _check_unique(entries)
     row = await _load(session, list_id, lock=True)
+    allow_changed = False
+    if allow is not None:
+        current = list(row.allow_words or [])
+        new_allow = rules.validate_allow([*current, *allow] if merge else allow)
+        if new_allow != current:
+            row.allow_words = new_allow
+            allow_changed = True
     if merge:
         added, updated = await _upsert(session, list_id, entries)
         removed = 0
@@ -496,7 +511,7 @@ async def import_words(
         removed = sum(1 for word in existing if word not in in_file)
         await session.execute(delete(Word).where(Word.list_id == list_id))
         await _insert_words(session, list_id, entries, 0)
-    if added or updated or removed or not merge:
+    if added or updated or removed or allow_changed or not merge:
         _touch(row)
     return ImportResult(added, updated, removed, await _info(session, row))
 

@@ -17,10 +17,12 @@ from services.common.wordlists import WordEntry, make_entry
 __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
+    "ListFile",
     "ListMeta",
     "detect_format",
     "export_filename",
     "parse",
+    "read",
     "serialize",
 ]
 
@@ -33,8 +35,10 @@ MEDIA_TYPES: dict[str, str] = {
 
 _FIELDS: tuple[str, ...] = ("severity", "category", "variations", "notes")
 _CSV_COLUMNS: tuple[str, ...] = ("word", *_FIELDS)
-_META_KEYS = frozenset({"name", "description", "language"})
+_META_KEYS = frozenset({"name", "description", "language", "allow"})
 _TXT_FORMAT_LINE = "# format: word | severity | category | variation1, variation2 | notes"
+# The one comment a txt import reads: the list's allow-list, comma-separated.
+_TXT_ALLOW = re.compile(r"^#\s*allow\s*:(.*)$", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A txt line whose first non-blank character is "#" is a comment, so a word that starts
@@ -52,6 +56,15 @@ class ListMeta:
     name: str
     description: str = ""
     language: str = "en"
+    allow: tuple[str, ...] = ()  # words never censored (json and txt carry them)
+
+
+@dataclass(frozen=True)
+class ListFile:
+    """What an import file holds: its entries, and its allow-list when it carries one."""
+
+    entries: list[WordEntry]
+    allow: list[str] | None = None
 
 
 class _JsonObject:
@@ -69,6 +82,7 @@ class _Collector:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.entries: list[WordEntry] = []
+        self.allow: list[str] | None = None
         self._seen: dict[str, str] = {}
 
     def add(self, where: str, build: Callable[..., WordEntry], *args: Any) -> None:
@@ -100,7 +114,8 @@ def serialize(entries: Sequence[WordEntry], fmt: str, meta: ListMeta) -> bytes:
         entries: the list's entries, valid (as ``make_entry`` returns them) and
             with distinct words; written in the given order.
         fmt: json, csv or txt.
-        meta: the list's name, description and language (json and txt carry them).
+        meta: the list's name, description, language and allow-list (json and txt
+            carry them; csv holds the words only).
 
     Returns:
         The file's UTF-8 bytes, ending with a newline.
@@ -117,7 +132,12 @@ def serialize(entries: Sequence[WordEntry], fmt: str, meta: ListMeta) -> bytes:
 
 
 def parse(data: bytes, fmt: str, *, max_entries: int = 50_000) -> list[WordEntry]:
-    """Reads the entries of an import file.
+    """Reads the entries of an import file (``read`` without the allow-list)."""
+    return read(data, fmt, max_entries=max_entries).entries
+
+
+def read(data: bytes, fmt: str, *, max_entries: int = 50_000) -> ListFile:
+    """Reads an import file: its entries, and the allow-list a json or txt export carries.
 
     Args:
         data: the file's bytes; UTF-8, a leading byte-order mark allowed.
@@ -125,7 +145,9 @@ def parse(data: bytes, fmt: str, *, max_entries: int = 50_000) -> list[WordEntry
         max_entries: the most entries the file may hold.
 
     Returns:
-        The entries in file order, each validated and normalized by ``make_entry``.
+        The entries in file order, each validated and normalized by ``make_entry``, and
+        the allow-list as written (the catalog normalizes it), or None when the file has
+        none: a json document's "allow" array, a txt file's "# allow: a, b" line.
 
     Raises:
         InvalidArgument: for an unknown format, an empty or non-UTF-8 file,
@@ -142,7 +164,7 @@ def parse(data: bytes, fmt: str, *, max_entries: int = 50_000) -> list[WordEntry
         _parse_csv(text, collector)
     else:
         _parse_txt(text, collector)
-    return collector.result()
+    return ListFile(collector.result(), collector.allow)
 
 
 def detect_format(filename: str | None, data: bytes) -> str:
@@ -239,6 +261,7 @@ def _serialize_json(entries: Sequence[WordEntry], meta: ListMeta) -> bytes:
         "name": meta.name,
         "description": meta.description,
         "language": meta.language,
+        "allow": list(meta.allow),
         "words": {
             entry.word: {
                 "severity": entry.severity,
@@ -311,6 +334,7 @@ def _parse_json(text: str, collector: _Collector) -> None:
                 if keys.count("words") > 1:
                     raise InvalidArgument("key 'words' appears more than once")
                 words = value
+                collector.allow = _json_allow(document)
     if isinstance(words, _JsonObject):
         _parse_json_mapping(words, collector)
     elif isinstance(words, list):
@@ -319,6 +343,18 @@ def _parse_json(text: str, collector: _Collector) -> None:
         raise InvalidArgument(f"JSON must be an object or an array, got {_json_type(document)}")
     else:
         raise InvalidArgument(f"'words' must be an object or an array, got {_json_type(words)}")
+
+
+def _json_allow(document: _JsonObject) -> list[str] | None:
+    values = [value for key, value in document.pairs if key == "allow"]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidArgument("key 'allow' appears more than once")
+    (allow,) = values
+    if not isinstance(allow, list) or not all(isinstance(word, str) for word in allow):
+        raise InvalidArgument(f"'allow' must be an array of words, got {_json_type(allow)}")
+    return allow
 
 
 def _parse_json_mapping(words: _JsonObject, collector: _Collector) -> None:
@@ -455,6 +491,7 @@ def _serialize_txt(entries: Sequence[WordEntry], meta: ListMeta) -> bytes:
         f"# Clean-Tracks word list: {_one_line(meta.name)}",
         f"# language: {_one_line(meta.language)}",
         f"# description: {_one_line(meta.description)}",
+        f"# allow: {', '.join(_one_line(word) for word in meta.allow)}".rstrip(),
         _TXT_FORMAT_LINE,
     ]
     for entry in entries:
@@ -483,6 +520,12 @@ def _txt_entry(line: str) -> WordEntry:
 def _parse_txt(text: str, collector: _Collector) -> None:
     for number, line in enumerate(_LINE_BREAK.split(text), start=1):
         stripped = line.strip()
+        allow = _TXT_ALLOW.match(stripped)
+        if allow:
+            if collector.allow is not None:
+                raise InvalidArgument(f"line {number}: a second '# allow:' line")
+            collector.allow = [w.strip() for w in allow.group(1).split(",") if w.strip()]
+            continue
         if not stripped or stripped.startswith("#"):
             continue
         collector.add(f"line {number}", _txt_entry, stripped)

@@ -16,6 +16,7 @@ from services.gateway.wordlist_files import (
     detect_format,
     export_filename,
     parse,
+    read,
     serialize,
 )
 
@@ -141,6 +142,7 @@ def test_serialize_json_shape() -> None:
         "name": "My list",
         "description": "desc",
         "language": "es",
+        "allow": [],
         "words": {
             "zebra": {
                 "severity": "high",
@@ -186,6 +188,7 @@ def test_serialize_txt_exact() -> None:
         b"# Clean-Tracks word list: English (General)\n"
         b"# language: en\n"
         b"# description: Common words\n"
+        b"# allow:\n"
         b"# format: word | severity | category | variation1, variation2 | notes\n"
         b"shit | high | profanity | sh*t, sh1t | a | b\n"
         b"damn | medium | profanity |  |\n"
@@ -206,7 +209,7 @@ def test_serialize_txt_keeps_metadata_on_comment_lines() -> None:
 
 def test_serialize_txt_escapes_words_starting_with_hash() -> None:
     entries = [make_entry("#x"), make_entry("\\#y"), make_entry("\\z")]
-    body = serialize(entries, "txt", META).decode().splitlines()[4:]
+    body = serialize(entries, "txt", META).decode().splitlines()[5:]
     assert body == [
         "\\#x | medium | profanity |  |",
         "\\\\#y | medium | profanity |  |",
@@ -834,3 +837,43 @@ def test_export_filename_is_capped_and_ascii() -> None:
 def test_export_filename_unknown_format() -> None:
     with pytest.raises(InvalidArgument, match="unknown format"):
         export_filename(META, "xml")
+
+
+# --- allow-list -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "txt"])
+def test_json_and_txt_carry_the_allow_list(fmt: str) -> None:
+    meta = ListMeta(name="x", allow=("scunthorpe", "shell"))
+    data = serialize(TRICKY, fmt, meta)
+    parsed = read(data, fmt)
+    assert parsed.entries == TRICKY
+    assert parsed.allow == ["scunthorpe", "shell"]
+    assert serialize(parsed.entries, fmt, ListMeta(name="x", allow=tuple(parsed.allow))) == data
+
+
+@pytest.mark.parametrize("fmt", ["json", "txt"])
+def test_an_empty_allow_list_is_carried_as_empty(fmt: str) -> None:
+    assert read(serialize(TRICKY, fmt, ListMeta(name="x")), fmt).allow == []
+
+
+def test_files_without_an_allow_list_leave_it_alone() -> None:
+    assert read(serialize(TRICKY, "csv", ListMeta(name="x", allow=("a",))), "csv").allow is None
+    assert read(b"fuck | high\n# a comment\n", "txt").allow is None
+    assert read(b'{"fuck": {"severity": "high"}}', "json").allow is None
+    assert read(b'["fuck"]', "json").allow is None
+    assert read(b'{"words": ["fuck"]}', "json").allow is None
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "message"),
+    [
+        (b'{"words": ["fuck"], "allow": "shell"}', "json", "'allow' must be an array of words"),
+        (b'{"words": ["fuck"], "allow": ["shell", 3]}', "json", "'allow' must be an array"),
+        (b'{"words": ["fuck"], "allow": [], "allow": []}', "json", "'allow' appears more"),
+        (b"# allow: shell\n#allow: class\nfuck\n", "txt", "line 2: a second '# allow:' line"),
+    ],
+)
+def test_a_malformed_allow_list_is_refused(data: bytes, fmt: str, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        read(data, fmt)

@@ -876,15 +876,17 @@ async def test_export_of_a_new_list_is_empty_but_well_formed(http: Http) -> None
         "name": name,
         "description": "nothing yet",
         "language": "de",
+        "allow": [],
         "words": {},
     }
     response = await http.export(list_id, "csv")
     assert response.text == "word,severity,category,variations,notes\n"
     response = await http.export(list_id, "txt")
-    assert response.text.splitlines()[:3] == [
+    assert response.text.splitlines()[:4] == [
         f"# Clean-Tracks word list: {name}",
         "# language: de",
         "# description: nothing yet",
+        "# allow:",
     ]
 
 
@@ -1145,3 +1147,39 @@ async def test_allow_list_is_normalized_versioned_and_validated(api):
         assert "allow" in r.json()["error"]
     r = await api.put(f"/api/wordlists/{list_id}", json={"allow": []})
     assert (await api.get(f"/api/wordlists/{list_id}")).json()["allow"] == []
+
+
+async def test_the_allow_list_survives_export_and_import(http: Http) -> None:
+    source = await http.create()
+    await http.add(source, {"shit": {"severity": "high"}, "cock": {"severity": "high"}})
+    response = await http.put(f"/api/wordlists/{source}", json={"allow": ["cockpit", "shell"]})
+    assert response.status_code == 200, response.text
+    files = {fmt: (await http.export(source, fmt)).content for fmt in FORMATS}
+
+    for fmt in ("json", "txt"):
+        target = await http.create()
+        response = await http.import_file(target, files[fmt], filename=f"x.{fmt}", merge=False)
+        assert response.status_code == 200, response.text
+        assert (await http.detail(target))["allow"] == ["cockpit", "shell"], fmt
+        assert (await http.export(target, "json")).json()["allow"] == ["cockpit", "shell"]
+
+    # Merging adds to the list's allow-list; csv holds no allow-list and leaves it alone.
+    target = await http.create()
+    await http.put(f"/api/wordlists/{target}", json={"allow": ["class"]})
+    response = await http.import_file(target, files["json"], filename="x.json", merge=True)
+    assert response.status_code == 200, response.text
+    assert (await http.detail(target))["allow"] == ["class", "cockpit", "shell"]
+    response = await http.import_file(target, files["csv"], filename="x.csv", merge=False)
+    assert response.status_code == 200, response.text
+    assert (await http.detail(target))["allow"] == ["class", "cockpit", "shell"]
+
+
+async def test_an_import_with_a_bad_allow_list_changes_nothing(http: Http) -> None:
+    list_id = await http.create()
+    await http.add(list_id, {"keep": {"severity": "high"}})
+    before = await http.snapshot(list_id)
+    data = json.dumps({"words": {"other": {}}, "allow": ["x" * 101]}).encode()
+    for merge in (True, False):
+        response = await http.import_file(list_id, data, filename="x.json", merge=merge)
+        _error(response, 400, "allow")
+        assert await http.snapshot(list_id) == before

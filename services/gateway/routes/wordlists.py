@@ -147,7 +147,10 @@ async def export_word_list(
         raise InvalidArgument(f"format must be one of json, csv, txt, got {format!r}")
     reply = await catalog.call("ListWords", pb.ListWordsRequest(list_id=list_id))
     meta = wordlist_files.ListMeta(
-        name=reply.list.name, description=reply.list.description, language=reply.list.language
+        name=reply.list.name,
+        description=reply.list.description,
+        language=reply.list.language,
+        allow=tuple(reply.list.allow),
     )
     entries = [entry_from_proto(w) for w in reply.words]
     filename = wordlist_files.export_filename(meta, fmt)
@@ -179,14 +182,14 @@ async def import_word_list(
 ) -> JSONResponse:
     data = await _read_capped(file, settings.max_import_bytes)
     fmt = wordlist_files.detect_format(file.filename, data)
-    entries = wordlist_files.parse(data, fmt)
-    reply = await catalog.call(
-        "ImportWords",
-        pb.ImportWordsRequest(
-            list_id=list_id, words=[entry_to_proto(e) for e in entries], merge=merge
-        ),
-        timeout=_IMPORT_TIMEOUT,
+    parsed = wordlist_files.read(data, fmt)
+    entries = parsed.entries
+    request = pb.ImportWordsRequest(
+        list_id=list_id, words=[entry_to_proto(e) for e in entries], merge=merge
     )
+    if parsed.allow is not None:
+        request.allow.words.extend(parsed.allow)
+    reply = await catalog.call("ImportWords", request, timeout=_IMPORT_TIMEOUT)
     return JSONResponse(
         {
             "message": f"Imported {len(entries)} words",
