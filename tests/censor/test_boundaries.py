@@ -297,6 +297,25 @@ CASES = (
         0.1,
         0.3,
     ),
+    # Over 30 s: the word straddles the seam between Whisper's first two windows.
+    Case(
+        "window-seam",
+        (
+            ("The weather was calm and the river ran slowly past the old mill.", False),
+            ("We walked along the path and talked about the long summer ahead.", False),
+            ("Nobody knew where the little train was going that cold morning.", False),
+            ("My brother fixed the fence while the dogs slept in the shade.", False),
+            ("The market opened early and the bakers sold warm bread all day.", False),
+            ("Her cousin painted the kitchen a pale shade of green last spring.", False),
+            ("Seven students missed the bus because the driver took a wrong turn.", False),
+            ("A gentle wind carried the smell of rain across the empty field.", False),
+            ("So then, well, now, yes, I said", False),
+            ("fucking", True),
+            ("and then we went home to rest.", False),
+        ),
+        0.2,
+        0.5,
+    ),
     Case(
         "noise",
         (("That lying", False), ("bastard", True), ("sold me a broken bike.", False)),
@@ -451,3 +470,10 @@ def test_refined_spans_beat_the_classic_pad(heard: dict[str, Heard]) -> None:
     assert refined_cov.mean() > classic_cov.mean()
     assert np.mean(refined_cov >= 0.95) > np.mean(classic_cov >= 0.95)
     assert refined_damage < classic_damage
+
+
+def test_the_window_seam_case_puts_its_word_across_the_first_seam(
+    heard: dict[str, Heard],
+) -> None:
+    ((start, end),) = heard["window-seam"].explicit
+    assert start < 30.0 < end  # Whisper's first window holds 30 s
