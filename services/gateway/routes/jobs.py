@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from cleantracks_proto import catalog_pb2 as pb
-from services.censor.dsp import Span, merge_spans
 from services.common import media
 from services.common.errors import InvalidArgument
 from services.common.jobqueue import CensorJob, enqueue
+from services.common.spans import Span, merge_spans
 from services.common.wordlists import CENSOR_METHODS
 from services.gateway.convert import job_json, job_summary_json
 from services.gateway.deps import CatalogDep, NatsDep
