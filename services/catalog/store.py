@@ -241,6 +241,15 @@ async def create_word_list(
     return ListInfo(row=row, word_count=0)
 
 
+def _set_allow(row: WordList, words: Sequence[str]) -> bool:
+    """Validates and stores a list's allow-list; whether it changed."""
+    allow = rules.validate_allow(words)
+    if allow == list(row.allow_words or []):
+        return False
+    row.allow_words = allow
+    return True
+
+
 async def update_word_list(
     *, session: AsyncSession, list_id: int, changes: Mapping[str, Any]
 ) -> ListInfo:
@@ -271,11 +280,8 @@ async def update_word_list(
         if language != row.language:
             row.language = language
             changed = True
-    if changes.get("allow") is not None:
-        allow = rules.validate_allow(changes["allow"])
-        if allow != list(row.allow_words or []):
-            row.allow_words = allow
-            changed = True
+    if changes.get("allow") is not None and _set_allow(row, changes["allow"]):
+        changed = True
     becomes_default = changes.get("is_default")
     is_active = changes.get("is_active")
     if becomes_default is False and row.is_default:
@@ -494,11 +500,7 @@ async def import_words(
     row = await _load(session, list_id, lock=True)
     allow_changed = False
     if allow is not None:
-        current = list(row.allow_words or [])
-        new_allow = rules.validate_allow([*current, *allow] if merge else allow)
-        if new_allow != current:
-            row.allow_words = new_allow
-            allow_changed = True
+        allow_changed = _set_allow(row, [*(row.allow_words or []), *allow] if merge else allow)
     if merge:
         added, updated = await _upsert(session, list_id, entries)
         removed = 0

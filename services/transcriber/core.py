@@ -410,7 +410,7 @@ class Transcriber:
                 )
                 return _redecoded(segments, bare)
 
-            segments = _second_hearings(_redecoded(segments, lighter), hot, bare)
+            segments = _unechoed(_redecoded(segments, lighter), hot, bare)
         stop = yield from _events(segments, meter, stop_after=guard)
         if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
             # With hotwords in the prompt Whisper "hears" them in the near-silence after
@@ -511,13 +511,11 @@ def _echoes(segment: Any, hotwords: set[str]) -> bool:
     return len(hot) >= _ECHO_WORDS and 2 * len(hot) >= len(words)
 
 
-def _second_hearings(
+def _unechoed(
     segments: Iterator[Any], hotwords: set[str], again: Callable[[float, float], Iterator[Any]]
 ) -> Iterator[Any]:
-    """The segments, each one that echoes the prompt replaced by a decoding without it.
-
-    Decoding it again without the prompt only loses the prompt's help there.
-    """
+    """The segments, each one that echoes the prompt (``_echoes``) replaced by ``again``'s
+    decoding of it without the prompt, which only loses the prompt's help there."""
     for segment in segments:
         if not _echoes(segment, hotwords):
             yield segment

@@ -298,7 +298,7 @@ def _echo_pass(segments: list[_Segment]) -> tuple[list[list[str]], list[tuple[fl
         again.append((start, end))
         return iter([_Segment(start, end, "redone")])
 
-    kept = core_module._second_hearings(iter(segments), {"fuck", "shit", "dick", "ass"}, redo)
+    kept = core_module._unechoed(iter(segments), {"fuck", "shit", "dick", "ass"}, redo)
     return [[w.word.strip() for w in s.words] for s in kept], again
 
 
