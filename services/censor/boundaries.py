@@ -75,6 +75,12 @@ _ABSOLUTE_FLOOR_DB = -80.0
 # _AUDIBLE_DB of the loud speech around it: what lies further below is masked by that speech.
 _ACTIVE_DB = 4.0
 _BAND_CAP_DB = 30.0
+# A fricative ("-ss", "sh-") under a broadband noise stands out in the top bands alone, too
+# little for the average: a frame holds speech also when those bands stand this far above
+# their background (on the accuracy benchmark's dev set: one more word caught, no more
+# clean speech damaged).
+_HISS_BANDS = 2
+_HISS_DB = 8.0
 _AUDIBLE_DB = 35.0
 _LOUD_PERCENTILE = 95.0
 # Holes and blips shorter than this are smoothed away before edges are looked for.
@@ -258,7 +264,7 @@ def _refine(
     if not inside:
         end = match.end + end_bias if boundary is None else boundary
         return ws - _UNSEEN_LEAD, "unseen", end, "unseen"
-    start, start_edge = _start(envelope, runs, inside[0], ws, we, previous, pause)
+    start, start_edge = _start(envelope, runs, inside[0], ws, we, previous, end_bias, pause)
     end, end_edge = _end(envelope, runs, inside[-1], boundary, pause)
     return start, start_edge, end, end_edge
 
@@ -270,6 +276,7 @@ def _start(
     ws: float,
     we: float,
     previous: float | None,
+    end_bias: float,
     pause: _Pause,
 ) -> tuple[float, str]:
     onset = runs[k][0]
@@ -288,11 +295,18 @@ def _start(
                 break
             if gap > _MAX_BRIDGE or (gap >= _MIN_PAUSE - _EPSILON and onset <= ws + _ABSORB):
                 return pause.into(runs, j, -1), "quiet"
-    # Speech runs across Whisper's start: out to the nearest quiet point within reach.
-    points = [(onset, "quiet") for onset, _ in runs if ws - _GROW <= onset <= ws]
-    points += [(t, "valley") for t in envelope.valleys(ws - _GROW, ws)]
+    # Speech runs across Whisper's start: out to the nearest quiet point within reach, and
+    # from the start of a run back into the pause before it.
+    points = [(onset, "quiet", j) for j, (onset, _) in enumerate(runs) if ws - _GROW <= onset <= ws]
+    points += [(t, "valley", None) for t in envelope.valleys(ws - _GROW, ws)]
     if points:
-        return max(points)
+        t, edge, j = max(points, key=lambda p: p[0])
+        return (t if j is None else pause.into(runs, j, -1)), edge
+    # Else 20 ms after Whisper's start, unless the clean word's speech (by its Whisper end,
+    # corrected) ends before that: then back to it, as far as a quiet point may lie.
+    free = previous + end_bias
+    if free < ws - _LEAD:
+        return max(free, ws - _GROW), "boundary"
     return ws - _LEAD, "boundary"
 
 
@@ -313,16 +327,23 @@ def _end(
         dip = onset - runs[k][1]
         if dip > _MAX_BRIDGE:
             break
-        if dip >= _MIN_PAUSE - _EPSILON and offset > boundary and offset - onset > _SYLLABLE:
+        if dip >= _MIN_PAUSE - _EPSILON and offset > boundary and offset - boundary > _SYLLABLE:
             break
         k += 1
     if runs[k][1] <= boundary:
         return pause.into(runs, k, +1), "quiet"
-    # Speech runs on across the estimate: out to the nearest quiet point within reach.
-    points = [(t, "quiet") for run in runs for t in run if boundary <= t <= boundary + _SNAP]
-    points += [(t, "valley") for t in envelope.valleys(boundary, boundary + _SNAP)]
+    # Speech runs on across the estimate: out to the nearest quiet point within reach, and
+    # from the end of a run on into the pause after it.
+    points = [
+        (t, "quiet", j if t == run[1] else None)
+        for j, run in enumerate(runs)
+        for t in run
+        if boundary <= t <= boundary + _SNAP
+    ]
+    points += [(t, "valley", None) for t in envelope.valleys(boundary, boundary + _SNAP)]
     if points:
-        return min(points)
+        t, edge, j = min(points, key=lambda p: p[0])
+        return (t if j is None else pause.into(runs, j, +1)), edge
     return boundary, "boundary"
 
 
@@ -357,6 +378,8 @@ class _Pause:
         else:
             edge, share = runs[k][0], self.share_start
             gap = edge - runs[k - 1][1] if k > 0 else math.inf
+        if math.isinf(gap) and self.reach > 0:
+            return step * math.inf  # no speech beyond: out to the margin
         return edge + step * min(self.reach, share * max(0.0, gap))
 
 
@@ -379,7 +402,8 @@ class _Envelope:
         floor = np.maximum(np.percentile(bands, _FLOOR_PERCENTILE, axis=0), _ABSOLUTE_FLOOR_DB)
         excess = np.clip(bands - floor, 0.0, _BAND_CAP_DB).mean(axis=1)
         loud = float(np.percentile(level, _LOUD_PERCENTILE))
-        active = _smooth((excess >= _ACTIVE_DB) & (level >= loud - _AUDIBLE_DB))
+        hiss = (bands[:, -_HISS_BANDS:] - floor[-_HISS_BANDS:]).mean(axis=1) >= _HISS_DB
+        active = _smooth(((excess >= _ACTIVE_DB) | hiss) & (level >= loud - _AUDIBLE_DB))
         return cls(origin + _HOP * np.arange(level.shape[0]), level, active)
 
     def runs(self) -> list[tuple[float, float]]:

@@ -244,12 +244,23 @@ def test_edges_move_into_the_pauses_around_the_word(background: str) -> None:
         assert moved.end == pytest.approx(found.end + PAUSE_REACH, abs=1e-9)
 
 
-def test_the_last_word_takes_the_whole_reach_when_nothing_follows() -> None:
+def test_the_last_word_takes_the_whole_margin_when_nothing_follows() -> None:
+    # No word and no speech after it: the end goes on to its bound, which damages nothing.
     audio = _signal(1.5, [(0.3, 0.6), (0.8, 1.1)])
     words = _words((0.24, 0.49), (0.74, 0.99))
     found = _one(audio, words, 1)
     moved = _one(audio, words, 1, pause_reach=PAUSE_REACH)
-    assert moved.end == pytest.approx(found.end + PAUSE_REACH, abs=1e-9)
+    assert found.end == pytest.approx(1.1, abs=EDGE)
+    assert (moved.end, moved.end_edge) == (pytest.approx(0.99 + MAX_LATER), "margin")
+
+
+def test_the_first_word_takes_the_whole_margin_when_nothing_comes_before() -> None:
+    audio = _signal(1.5, [(0.4, 0.7), (0.9, 1.2)])
+    words = _words((0.45, 0.65), (0.9, 1.1))
+    found = _one(audio, words, 0)
+    moved = _one(audio, words, 0, pause_reach=PAUSE_REACH)
+    assert found.start == pytest.approx(0.4, abs=EDGE)
+    assert (moved.start, moved.start_edge) == (pytest.approx(0.45 - MAX_EARLIER), "margin")
 
 
 def test_bad_input_is_refused() -> None:

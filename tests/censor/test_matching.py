@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -448,10 +447,10 @@ def test_clean_sentences_with_trap_words_keep_only_the_explicit_ones():
     ]
 
 
-def test_a_long_transcript_is_matched_quickly():
+def test_a_long_transcript_is_matched_in_full():
+    # Its speed is measured by benchmarks/censor_stages.py (matching), not timed here.
     words = (CLEAN + ["fuck", "mother", "fucker", "s***", "ass", "hole"]) * 40
     tokens = _tokens(" ".join(words))
-    started = time.perf_counter()
     matches = Matcher(SEED).match(tokens)
-    assert time.perf_counter() - started < 2.0, f"{len(tokens)} tokens"
     assert len(matches) == 4 * 40
+    assert [m.text for m in matches[:4]] == ["fuck", "mother fucker", "s***", "ass hole"]
