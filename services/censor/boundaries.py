@@ -297,11 +297,13 @@ def _start(
                 return pause.into(runs, j, -1), "quiet"
     # Speech runs across Whisper's start: out to the nearest quiet point within reach, and
     # from the start of a run back into the pause before it.
-    points = [(onset, "quiet", j) for j, (onset, _) in enumerate(runs) if ws - _GROW <= onset <= ws]
+    points: list[tuple[float, str, int | None]] = [
+        (onset, "quiet", j) for j, (onset, _) in enumerate(runs) if ws - _GROW <= onset <= ws
+    ]
     points += [(t, "valley", None) for t in envelope.valleys(ws - _GROW, ws)]
     if points:
-        t, edge, j = max(points, key=lambda p: p[0])
-        return (t if j is None else pause.into(runs, j, -1)), edge
+        t, edge, run = max(points, key=lambda p: p[0])
+        return (t if run is None else pause.into(runs, run, -1)), edge
     # Else 20 ms after Whisper's start, unless the clean word's speech (by its Whisper end,
     # corrected) ends before that: then back to it, as far as a quiet point may lie.
     free = previous + end_bias
