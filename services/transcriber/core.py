@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -49,6 +50,26 @@ _ECHO_WORDS = 3
 _MAX_COMPRESSION = 2.4
 _MIN_LOGPROB = -1.0
 _NO_SPEECH = 0.6
+# Window seams: a window ends where its last word does when Whisper cut its text there, so a
+# word across the seam can come out as a fragment ("b -") with the rest misheard in the next
+# window. Where a word within _SEAM_REACH of a seam is doubtful (less probable than
+# _SEAM_PROBABILITY, shorter than _SEAM_SHORTEST or written as cut off), the audio within
+# _SEAM_CONTEXT of the seam is decoded again as one clip and its words within _SEAM_REACH
+# replace those of both windows there. A window's segments wait for the next window to
+# start (faster-whisper decodes a window's segments at once, so progress lags one window).
+_SEAM_REACH = 1.0
+_SEAM_CONTEXT = 3.0
+_SEAM_PROBABILITY = 0.4
+_SEAM_SHORTEST = 0.02
+# Phantoms: the prompt also makes Whisper write a listed word where nothing was said, at
+# next to no probability (seen: "turn. porn," in the pause after "turn", at 0.0). A listed
+# word (a hotword, or one starting with a hotword) less probable than _PHANTOM_PROBABILITY
+# is decoded again without the prompt, with _PHANTOM_CONTEXT around it, and kept only if
+# that decoding hears a word there that is not one of the prompted decoding's own words
+# (the "turn." before the phantom). A real word at that probability is heard there, as
+# itself or as a near-homophone.
+_PHANTOM_PROBABILITY = 0.05
+_PHANTOM_CONTEXT = 1.5
 
 
 @dataclass(frozen=True)
@@ -410,18 +431,41 @@ class Transcriber:
                 )
                 return _redecoded(segments, bare)
 
+            def heard(start: float, end: float) -> Iterator[Any]:
+                # Past the guard, as in the tail pass, without the prompt.
+                if guard is not None and end > guard:
+                    return bare(start, end)
+                segments, _ = self._decode(
+                    whisper, samples, language=info.language, prompt=prompt, clip=(start, end)
+                )
+                return _unechoed(_redecoded(segments, lighter), hot, bare)
+
             segments = _unechoed(_redecoded(segments, lighter), hot, bare)
-        stop = yield from _events(segments, meter, stop_after=guard)
-        if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
-            # With hotwords in the prompt Whisper "hears" them in the near-silence after
-            # the last word when it looks there again, and retries that window at every
-            # temperature: measured on a 3 s clip, a phantom "fuck" and 6x the time. So
-            # the rest is decoded without them; a remainder under a second that the last
-            # window saw whole is not looked at again.
-            tail, _ = self._decode(
-                whisper, samples, language=info.language, prompt=None, clip=(stop.at, seconds)
-            )
-            yield from _events(tail, meter, stop_after=None)
+        else:
+
+            def heard(start: float, end: float) -> Iterator[Any]:
+                return self._decode(
+                    whisper, samples, language=info.language, prompt=None, clip=(start, end)
+                )[0]
+
+        def passes() -> Iterator[Any]:
+            stop = yield from _until(segments, guard, seconds)
+            if stop is not None and (not stop.saw_end or seconds - stop.at >= _RELOOK_SECONDS):
+                # With hotwords in the prompt Whisper "hears" them in the near-silence after
+                # the last word when it looks there again, and retries that window at every
+                # temperature: measured on a 3 s clip, a phantom "fuck" and 6x the time. So
+                # the rest is decoded without them; a remainder under a second that the last
+                # window saw whole is not looked at again.
+                tail, _ = self._decode(
+                    whisper, samples, language=info.language, prompt=None, clip=(stop.at, seconds)
+                )
+                yield from tail
+
+        words = _reseamed(passes(), heard, seconds=seconds)
+        if prompt:
+            listed = {_bare(w) for w in _clean_hotwords(hotwords)}
+            words = _confirmed(words, listed, bare, seconds=seconds)
+        yield from _events(words, meter)
         yield meter.end()
 
     def _decode(
@@ -481,7 +525,7 @@ def _redecoded(
             _doubted(run[0]),
             " ".join(_bare(w.word) for s in run for w in s.words or ())[:200],
         )
-        yield from again(float(run[0].start), float(run[-1].end))
+        yield from _in_window(again(float(run[0].start), float(run[-1].end)), run[0])
         run.clear()
 
     for segment in segments:
@@ -526,7 +570,150 @@ def _unechoed(
             segment.end,
             " ".join(_bare(w.word) for w in segment.words or ())[:200],
         )
-        yield from again(float(segment.start), float(segment.end))
+        yield from _in_window(again(float(segment.start), float(segment.end)), segment)
+
+
+def _in_window(segments: Iterator[Any], original: Any) -> Iterator[Any]:
+    """Segments decoded again from a clip of ``original``, marked as of its window: a clip's
+    segments carry the clip's start as their seek, which _reseamed would take for a seam."""
+    seek = getattr(original, "seek", None)
+    for segment in segments:
+        if seek is not None and dataclasses.is_dataclass(segment) and not isinstance(segment, type):
+            segment = dataclasses.replace(segment, seek=seek)
+        yield segment
+
+
+def _reseamed(
+    segments: Iterator[Any],
+    again: Callable[[float, float], Iterator[Any]],
+    *,
+    seconds: float,
+) -> Iterator[Any]:
+    """The segments, with the words around each doubtful window seam heard again by
+    ``again`` (see _SEAM_REACH)."""
+    held: list[Any] = []  # the current window's segments, waiting for the next window
+    for segment in segments:
+        if held and segment.seek != held[0].seek:
+            done, segment = _across(held, segment, again, seconds)
+            yield from done
+            held = []
+        held.append(segment)
+    yield from held
+
+
+def _across(
+    before: list[Any],
+    after: Any,
+    again: Callable[[float, float], Iterator[Any]],
+    seconds: float,
+) -> tuple[list[Any], Any]:
+    """The held segments of one window and the first segment of the next, with their words
+    around the seam between them replaced by a hearing of the seam itself when any of them
+    is doubtful.
+
+    Only a window that ran to the end of its 30 s of audio can have cut a word: one that
+    Whisper ended sooner is followed by a window starting at its last timestamp, which
+    hears the words after it whole (and so does the hotword-free pass after the first).
+    """
+    seam = after.seek * _FRAME_SECONDS
+    if seam < before[0].seek * _FRAME_SECONDS + _WINDOW_SECONDS - _SEAM_REACH:
+        return before, after
+    lo, hi = seam - _SEAM_REACH, seam + _SEAM_REACH
+    near = [w for s in before for w in s.words or () if _middle(w) >= lo]
+    near += [w for w in after.words or () if _middle(w) <= hi]
+    if not any(_doubtful(w) for w in near):
+        return before, after
+    heard = [
+        w
+        for s in again(max(0.0, seam - _SEAM_CONTEXT), min(seconds, seam + _SEAM_CONTEXT))
+        for w in s.words or ()
+        if lo <= _middle(w) <= hi
+    ]
+    logger.info(
+        "window seam at %.2f s heard again: %r for %r",
+        seam,
+        " ".join(w.word.strip() for w in heard),
+        " ".join(w.word.strip() for w in near),
+    )
+    done = [
+        dataclasses.replace(s, words=[w for w in s.words or () if _middle(w) < lo]) for s in before
+    ]
+    if heard:
+        done.append(
+            dataclasses.replace(
+                before[-1], start=float(heard[0].start), end=float(heard[-1].end), words=heard
+            )
+        )
+    return done, dataclasses.replace(after, words=[w for w in after.words or () if _middle(w) > hi])
+
+
+def _confirmed(
+    segments: Iterator[Any],
+    hotwords: set[str],
+    again: Callable[[float, float], Iterator[Any]],
+    *,
+    seconds: float,
+) -> Iterator[Any]:
+    """The segments without the prompt's phantoms: each listed word less probable than
+    _PHANTOM_PROBABILITY is kept only if ``again``, a decoding without the prompt around it,
+    hears a word at the same time that is not one of the prompted decoding's own (the same
+    text at the same time, in this segment or the one before)."""
+    previous: list[Any] = []
+    for segment in segments:
+        words = list(segment.words or ())
+        doubted = [
+            w
+            for w in words
+            if float(w.probability) < _PHANTOM_PROBABILITY and _listed(_bare(w.word), hotwords)
+        ]
+        if doubted:
+            start = max(0.0, min(float(w.start) for w in doubted) - _PHANTOM_CONTEXT)
+            end = min(seconds, max(float(w.end) for w in doubted) + _PHANTOM_CONTEXT)
+            # A word of that decoding that is one of ours, at its time, is no witness.
+            ours = [w for w in previous + words if w not in doubted]
+            heard = [
+                h
+                for s in again(start, end)
+                for h in s.words or ()
+                if not any(_bare(h.word) == _bare(w.word) and _overlap(h, w) for w in ours)
+            ]
+            phantoms = [w for w in doubted if not any(_overlap(w, h) for h in heard)]
+            if phantoms:
+                logger.info(
+                    "dropped %s: not heard there without the prompt (%r)",
+                    ", ".join(f"{w.word.strip()!r} at {float(w.start):.2f} s" for w in phantoms),
+                    " ".join(h.word.strip() for h in heard),
+                )
+                words = [w for w in words if w not in phantoms]
+                segment = dataclasses.replace(segment, words=words)
+        previous = words
+        yield segment
+
+
+def _listed(word: str, hotwords: set[str]) -> bool:
+    """Whether a word is a hotword or starts with one (an inflection: "fucking")."""
+    return word in hotwords or any(word.startswith(h) for h in hotwords if len(h) >= 3)
+
+
+def _overlap(word: Any, other: Any) -> bool:
+    """Whether either word's middle lies within the other."""
+    return bool(
+        float(other.start) <= _middle(word) <= float(other.end)
+        or float(word.start) <= _middle(other) <= float(word.end)
+    )
+
+
+def _doubtful(word: Any) -> bool:
+    """Whether a word near a seam may be a fragment of one cut by it."""
+    return bool(
+        float(word.probability) < _SEAM_PROBABILITY
+        or float(word.end) - float(word.start) < _SEAM_SHORTEST
+        or word.word.strip().endswith("-")
+    )
+
+
+def _middle(word: Any) -> float:
+    return 0.5 * (float(word.start) + float(word.end))
 
 
 @dataclass(frozen=True)
@@ -537,14 +724,27 @@ class _Stop:
     saw_end: bool
 
 
-def _events(
-    segments: Iterator[Any], meter: _Meter, *, stop_after: float | None
-) -> Generator[Event, None, _Stop | None]:
-    """Yields each segment's words and a Progress.
+def _until(
+    segments: Iterator[Any], stop_after: float | None, seconds: float
+) -> Generator[Any, None, _Stop | None]:
+    """Yields the segments; with stop_after, stops after the first one that ends past it,
+    before Whisper decodes another window, and says where the undecoded rest starts."""
+    try:
+        for segment in segments:
+            yield segment
+            if stop_after is not None and segment.end >= stop_after:
+                # Segment.seek is the start of its 30 s window, in 10 ms feature frames.
+                window_end = getattr(segment, "seek", 0) * _FRAME_SECONDS + _WINDOW_SECONDS
+                return _Stop(at=float(segment.end), saw_end=window_end >= seconds)
+    finally:
+        close = getattr(segments, "close", None)
+        if close is not None:
+            close()
+    return None
 
-    With stop_after, stops after the first segment that ends past it, before Whisper
-    decodes another window, and says where the undecoded rest starts.
-    """
+
+def _events(segments: Iterator[Any], meter: _Meter) -> Iterator[Event]:
+    """Yields each segment's words and a Progress."""
     try:
         for segment in segments:
             for word in segment.words or ():
@@ -559,12 +759,7 @@ def _events(
             step = meter.at(float(segment.end))
             if step is not None:
                 yield step
-            if stop_after is not None and segment.end >= stop_after:
-                # Segment.seek is the start of its 30 s window, in 10 ms feature frames.
-                window_end = getattr(segment, "seek", 0) * _FRAME_SECONDS + _WINDOW_SECONDS
-                return _Stop(at=float(segment.end), saw_end=window_end >= meter.seconds)
     finally:
         close = getattr(segments, "close", None)
         if close is not None:
             close()
-    return None

