@@ -480,8 +480,25 @@ class Transcriber:
                 silence, in the audio's times."""
                 lead = np.zeros(int(_LEAD_SECONDS * SAMPLE_RATE), dtype=np.float32)
                 padded = np.concatenate([lead, samples[: int(end * SAMPLE_RATE)]])
+
+                def clip(start: float, end: float, hotwords: bool) -> Iterator[Any]:
+                    return self._decode(
+                        whisper,
+                        padded,
+                        language=info.language,
+                        prompt=prompt if hotwords else None,
+                        clip=(start, end),
+                        initial_prompt=False,
+                    )[0]
+
                 segments, _ = self._decode(
                     whisper, padded, language=info.language, prompt=prompt if prompted else None
+                )
+                # A window that fails Whisper's checks is heard again as the main pass's are:
+                # with the hotwords alone, then with no prompt.
+                segments = _redecoded(
+                    segments,
+                    lambda a, b: _redecoded(clip(a, b, True), lambda c, d: clip(c, d, False)),
                 )
                 return [
                     dataclasses.replace(
@@ -490,7 +507,7 @@ class Transcriber:
                         end=float(w.end) - _LEAD_SECONDS,
                     )
                     for s in segments
-                    if _doubted(s) is None and not _echoes(s, hot)
+                    if not _echoes(s, hot)
                     for w in s.words or ()
                 ]
 
