@@ -117,6 +117,13 @@ _SPLIT_PROBABILITY = 0.1
 _NEAR_PROBABILITY = 0.3
 _NEAR_RATIO = 0.75
 _NEAR_MIN_LETTERS = 3
+# The opening is heard again after _OPENING_LEAD of silence when the audio sounds from its
+# first _OPENING_HEAD (within _OPENING_SOUND_DB of its loud parts) and its first word matched
+# nothing; _OPENING_CONTEXT of audio past that word goes with it (see _opening).
+_OPENING_HEAD = 0.1
+_OPENING_SOUND_DB = -30.0
+_OPENING_LEAD = 1.0
+_OPENING_CONTEXT = 3.0
 
 
 async def _still_heard(
@@ -272,6 +279,60 @@ async def _near_misses(
     return out
 
 
+def _sounds_at_start(mono: np.ndarray) -> bool:
+    """Whether the audio's first _OPENING_HEAD holds sound within _OPENING_SOUND_DB of its
+    loud parts (the 95th percentile of its 20 ms frame levels)."""
+    frame = int(0.02 * _SAMPLE_RATE)
+    n = mono.shape[0] // frame
+    if n == 0:
+        return False
+    levels = np.sqrt(np.mean(mono[: n * frame].reshape(n, frame) ** 2, axis=1))
+    loud = float(np.percentile(levels, 95))
+    head = mono[: int(_OPENING_HEAD * _SAMPLE_RATE)]
+    return loud > 0.0 and float(np.sqrt(np.mean(head**2))) >= loud * 10 ** (_OPENING_SOUND_DB / 20)
+
+
+async def _opening(
+    mono: np.ndarray,
+    words: list[Token],
+    matches: Sequence[Match],
+    hotwords: Sequence[str],
+    matcher: Matcher,
+    transcribe: Transcribe,
+) -> list[Token]:
+    """The words, with the listed words of the opening heard again after silence.
+
+    Whisper hears a word at the audio's very first sample badly, often not at all ("bug,"
+    for "Fuck" from a clip's first sample). When the audio sounds from its start and its
+    first word matched nothing, the opening up to _OPENING_CONTEXT past that word is
+    transcribed again after _OPENING_LEAD of silence, with the hotwords; a match of that
+    hearing that lies before or over the first word takes the place of the words it covers.
+    """
+    if not words or not hotwords or any(m.first == 0 for m in matches):
+        return words
+    if not _sounds_at_start(mono):
+        return words
+    head = words[0]
+    end = min(mono.shape[0] / _SAMPLE_RATE, head.end + _OPENING_CONTEXT)
+    lead = np.zeros(int(_OPENING_LEAD * _SAMPLE_RATE), dtype=np.float32)
+    padded = np.concatenate([lead, mono[: int(end * _SAMPLE_RATE)]])
+    heard = [
+        Token(t.text, max(0.0, t.start - _OPENING_LEAD), t.end - _OPENING_LEAD, t.probability)
+        async for t in transcribe(padded, padded.shape[0] / _SAMPLE_RATE, hotwords)
+        if isinstance(t, Token) and t.end > _OPENING_LEAD
+    ]
+    found = [m for m in matcher.match(heard) if 0.5 * (m.start + m.end) < head.end]
+    logger.debug("opening heard again as %s", [(t.text, round(t.start, 2)) for t in heard[:4]])
+    if not found:
+        return words
+    logger.info(
+        "opening heard again after silence: %s before %r", [m.text for m in found], head.text
+    )
+    tokens = [t for m in found for t in heard[m.first : m.last + 1]]
+    keep = [w for w in words if not any(m.start <= 0.5 * (w.start + w.end) <= m.end for m in found)]
+    return sorted(keep + tokens, key=lambda t: (t.start, t.end))
+
+
 def _widen(word: CensoredWord, duration: float) -> CensoredWord:
     span = dsp.Span(
         max(0.0, word.refined.start - _WIDEN_STEP), min(duration, word.refined.end + _WIDEN_STEP)
@@ -327,6 +388,8 @@ async def run_censor(
         matches = matcher.match(words)
         matched = {i for m in matches for i in range(m.first, m.last + 1)}
         words = await _near_misses(mono, words, matched, request.entries, matcher, transcribe)
+        matches = matcher.match(words)
+        words = await _opening(mono, words, matches, hotwords, matcher, transcribe)
         matches = matcher.match(words)
         split = await _split_words(mono, words, matches, matcher, transcribe)
         matches = [m for i, m in enumerate(matches) if i not in split]

@@ -70,16 +70,6 @@ _SEAM_SHORTEST = 0.02
 # itself or as a near-homophone.
 _PHANTOM_PROBABILITY = 0.05
 _PHANTOM_CONTEXT = 1.5
-# The opening: Whisper hears a word at the audio's very first sample badly, often not at
-# all (measured: "Fuck" and "Damn" opening two files, both dropped). When the audio sounds
-# from its first _OPENING_HEAD and the first word heard is not a listed one, the opening up
-# to _OPENING_CONTEXT past that word is decoded again after _LEAD_SECONDS of silence; a
-# listed word that hearing writes before or over the first word is added, and one under
-# _PHANTOM_PROBABILITY only if the same opening decoded without the prompt has a word there.
-_OPENING_HEAD = 0.1
-_OPENING_SOUND_DB = -30.0
-_OPENING_CONTEXT = 3.0
-_LEAD_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -475,48 +465,10 @@ class Transcriber:
         if prompt:
             listed = {_bare(w) for w in _clean_hotwords(hotwords)}
 
-            def opening(end: float, prompted: bool) -> list[Any]:
-                """The words of the audio up to ``end``, decoded after _LEAD_SECONDS of
-                silence, in the audio's times."""
-                lead = np.zeros(int(_LEAD_SECONDS * SAMPLE_RATE), dtype=np.float32)
-                padded = np.concatenate([lead, samples[: int(end * SAMPLE_RATE)]])
-
-                def clip(start: float, end: float, hotwords: bool) -> Iterator[Any]:
-                    return self._decode(
-                        whisper,
-                        padded,
-                        language=info.language,
-                        prompt=prompt if hotwords else None,
-                        clip=(start, end),
-                        initial_prompt=False,
-                    )[0]
-
-                segments, _ = self._decode(
-                    whisper, padded, language=info.language, prompt=prompt if prompted else None
-                )
-                # A window that fails Whisper's checks is heard again as the main pass's are:
-                # with the hotwords alone, then with no prompt.
-                segments = _redecoded(
-                    segments,
-                    lambda a, b: _redecoded(clip(a, b, True), lambda c, d: clip(c, d, False)),
-                )
-                return [
-                    dataclasses.replace(
-                        w,
-                        start=max(0.0, float(w.start) - _LEAD_SECONDS),
-                        end=float(w.end) - _LEAD_SECONDS,
-                    )
-                    for s in segments
-                    if not _echoes(s, hot)
-                    for w in s.words or ()
-                ]
-
             def unprompted(start: float, end: float) -> list[Any]:
                 return [w for s in bare(start, end) for w in s.words or ()]
 
             words = _confirmed(words, listed, unprompted, seconds=seconds)
-            if _sounds_at_start(samples):
-                words = _opened(words, listed, opening)
         yield from _events(words, meter)
         yield meter.end()
 
@@ -739,60 +691,6 @@ def _confirmed(
                 segment = dataclasses.replace(segment, words=words)
         previous = words
         yield segment
-
-
-def _sounds_at_start(samples: np.ndarray) -> bool:
-    """Whether the audio's first _OPENING_HEAD holds sound within _OPENING_SOUND_DB of its
-    loud parts (its 95th percentile of 20 ms frame levels)."""
-    frame = int(0.02 * SAMPLE_RATE)
-    n = samples.shape[0] // frame
-    if n == 0:
-        return False
-    levels = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1))
-    loud = float(np.percentile(levels, 95))
-    head = samples[: int(_OPENING_HEAD * SAMPLE_RATE)]
-    level = float(np.sqrt(np.mean(head**2))) if head.size else 0.0
-    return loud > 0.0 and level >= loud * 10 ** (_OPENING_SOUND_DB / 20)
-
-
-def _opened(
-    segments: Iterator[Any], hotwords: set[str], hear: Callable[[float, bool], list[Any]]
-) -> Iterator[Any]:
-    """The segments, with the listed words that ``hear`` (the opening up to a time, after
-    silence, with the prompt or without) writes before or over the first word added."""
-    first = True
-    for segment in segments:
-        if first:
-            first = False
-            segment = _open(segment, hotwords, hear)
-        yield segment
-
-
-def _open(segment: Any, hotwords: set[str], hear: Callable[[float, bool], list[Any]]) -> Any:
-    words = list(segment.words or ())
-    if not words or _listed(_bare(words[0].word), hotwords):
-        return segment
-    head = words[0]
-    found = [
-        w
-        for w in hear(float(head.end) + _OPENING_CONTEXT, True)
-        if _listed(_bare(w.word), hotwords) and float(w.end) > 0.0 and _middle(w) < float(head.end)
-    ]
-    doubted = [w for w in found if float(w.probability) < _PHANTOM_PROBABILITY]
-    if doubted:
-        bare = hear(max(float(w.end) for w in doubted) + _PHANTOM_CONTEXT, False)
-        found = [w for w in found if w not in doubted or any(_overlap(w, b) for b in bare)]
-    if not found:
-        return segment
-    logger.info(
-        "opening heard again after silence: added %s before %r",
-        ", ".join(f"{w.word.strip()!r} at {float(w.start):.2f} s" for w in found),
-        head.word.strip(),
-    )
-    kept = [
-        w for w in words if not any(float(f.start) <= _middle(w) <= float(f.end) for f in found)
-    ]
-    return dataclasses.replace(segment, words=sorted([*found, *kept], key=lambda w: float(w.start)))
 
 
 def _listed(word: str, hotwords: set[str]) -> bool:

@@ -11,7 +11,8 @@ from services.censor.pipeline import CensorRequest, hotword_order, run_censor
 from services.censor.report import build_report
 from services.common import media
 from services.common.wordlists import make_entry
-from tests.support.speech import write_audio
+from services.transcriber.core import Progress, WordResult
+from tests.support.speech import build_track, write_audio
 
 
 def test_hotwords_are_the_single_words_roots_first_then_alphabetical():
@@ -37,6 +38,12 @@ def test_hotwords_are_the_single_words_roots_first_then_alphabetical():
     ]
 
 
+def _tone(t):
+    """A 300 Hz tone after 0.2 s of silence (sound from the first sample would have the
+    opening heard again, see test_the_opening_*)."""
+    return np.where(t >= 0.2, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0).astype(np.float32)
+
+
 def _entries():
     return [make_entry("fuck", severity="high"), make_entry("damn", severity="low")]
 
@@ -46,7 +53,7 @@ async def _run(tmp_path, verify_hears, **options):
     1.0-1.3 s; each verification pass hears what ``verify_hears`` returns."""
     rate = 22050
     t = np.arange(int(3.0 * rate)) / rate
-    source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
+    source = write_audio(_tone(t), tmp_path / "a.wav")
     calls = []
 
     async def transcribe(pcm, duration, hotwords):
@@ -121,7 +128,7 @@ async def _dry_run(tmp_path, entries, first_pass, later):
     audio, hotwords)."""
     rate = 22050
     t = np.arange(int(4.0 * rate)) / rate
-    source = write_audio((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), tmp_path / "a.wav")
+    source = write_audio(_tone(t), tmp_path / "a.wav")
     calls = []
 
     async def transcribe(pcm, duration, hotwords):
@@ -207,3 +214,135 @@ async def test_other_words_are_left_as_whisper_wrote_them(tmp_path, first, again
     result, calls = await _near_run(tmp_path, first, again or [])
     assert result.matches == [] and [w.text for w in result.words] == [first[0].text]
     assert len(calls) == (1 if again is None else 2)
+
+
+# -- the opening ------------------------------------------------------------------------------
+
+
+async def _opening_run(tmp_path, first_pass, opening_hears, silence=0.0):
+    """A dry run on a 3 s tone (after ``silence`` seconds of silence) whose first pass hears
+    ``first_pass`` and a hearing of the opening ``opening_hears`` (in the padded clip's
+    times); returns the result and each pass's (samples, hotwords)."""
+    rate = 22050
+    t = np.arange(int(3.0 * rate)) / rate
+    tone = np.where(t >= silence, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0).astype(np.float32)
+    source = write_audio(tone, tmp_path / "a.wav")
+    calls = []
+
+    async def transcribe(pcm, duration, hotwords):
+        calls.append((pcm, list(hotwords)))
+        for token in first_pass if len(calls) == 1 else opening_hears:
+            yield token
+        yield 100.0
+
+    async def progress(stage, percent, message):
+        pass
+
+    request = CensorRequest(
+        input_path=source,
+        output_path=tmp_path / "out.wav",
+        entries=_entries(),
+        method="silence",
+        min_severity="low",
+        dry_run=True,
+    )
+    return await run_censor(request, transcribe, progress), calls
+
+
+async def test_the_opening_is_heard_again_after_silence_when_its_first_word_matched_nothing(
+    tmp_path,
+):
+    # Whisper wrote nothing for the "Damn" at the first sample; after a second of silence it
+    # does, and the match takes its place before the first word.
+    result, calls = await _opening_run(
+        tmp_path,
+        [Token("is", 1.06, 1.2, 0.5), Token("really", 1.2, 1.46, 0.9)],
+        [Token("damn,", 1.0, 1.14, 0.3), Token("this", 1.34, 1.5, 0.9)],
+    )
+    assert len(calls) == 2
+    opening, hotwords = calls[1]
+    assert hotwords == hotword_order(_entries())
+    assert not opening[:16000].any() and opening[16000:].any()  # 1 s of silence first
+    assert opening.shape[0] == 16000 + 3 * 16000  # up to 3 s past the first word, or the end
+    assert [t.text for t in result.words] == ["damn,", "is", "really"]
+    [word] = result.censored
+    assert word.whisper == Span(0.0, pytest.approx(0.14))
+
+
+async def test_the_opening_is_not_heard_again_when_its_first_word_matched(tmp_path):
+    _, calls = await _opening_run(
+        tmp_path, [Token("fuck", 0.0, 0.3, 0.9), Token("off", 0.4, 0.6, 0.9)], []
+    )
+    assert len(calls) == 1
+
+
+async def test_an_opening_in_silence_is_not_heard_again(tmp_path):
+    _, calls = await _opening_run(tmp_path, [Token("is", 1.06, 1.2, 0.5)], [], silence=0.3)
+    assert len(calls) == 1
+
+
+async def test_a_match_heard_after_the_first_word_is_not_added_by_the_opening(tmp_path):
+    result, calls = await _opening_run(
+        tmp_path,
+        [Token("the", 0.0, 0.2, 0.9), Token("day", 0.2, 0.5, 0.9)],
+        [Token("the", 1.0, 1.2, 0.9), Token("damn", 1.6, 1.9, 0.9)],
+    )
+    assert len(calls) == 2
+    assert [t.text for t in result.words] == ["the", "day"] and result.censored == []
+
+
+def _transcribe_with(transcriber):
+    """The pipeline's transcribe over the session's real transcriber core."""
+
+    async def transcribe(pcm, duration, hotwords):
+        for event in transcriber.transcribe(
+            pcm,
+            model="base",
+            device="auto",
+            language="en",
+            hotwords=list(hotwords),
+            duration=duration,
+            offset=0.0,
+        ):
+            if isinstance(event, WordResult):
+                yield Token(event.text, event.start, event.end, event.probability)
+            elif isinstance(event, Progress):
+                yield event.percent
+
+    return transcribe
+
+
+@pytest.mark.parametrize(
+    ("word", "rest", "gap"),
+    [
+        ("Fuck", "this traffic, we are going to be late again.", 0.2),
+        ("Damn", "this coffee is really good.", 0.1),
+    ],
+)
+async def test_a_listed_word_at_the_very_first_sample_is_censored(
+    tmp_path, transcriber, word, rest, gap
+):
+    # The listed word from the clip's first sample: Whisper's first pass writes "that" for
+    # it (measured); the opening heard again after a second of silence reads it.
+    track = build_track([(word, True), (rest, False)], gap=gap, lead=0.0)
+    audio = track.audio[np.flatnonzero(np.abs(track.audio) > 0.003)[0] :]
+    source = write_audio(audio, tmp_path / "a.wav")
+
+    async def progress(stage, percent, message):
+        pass
+
+    listed = ("fuck", "shit", "damn", "crap", "bitch", "bollocks", "piss")
+    request = CensorRequest(
+        input_path=source,
+        output_path=tmp_path / "out.wav",
+        entries=[make_entry(w, severity="high") for w in listed],
+        method="silence",
+        min_severity="low",
+        dry_run=True,
+    )
+    result = await run_censor(request, _transcribe_with(transcriber), progress)
+    said = [(t.text, round(t.start, 2)) for t in result.words[:3]]
+    assert result.censored, said
+    first = result.censored[0]
+    assert first.match.text.lower().startswith(word.lower()), said
+    assert first.refined.start < 0.05, said

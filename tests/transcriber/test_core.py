@@ -14,10 +14,7 @@ import numpy as np
 import pytest
 
 import services.transcriber.core as core_module
-from services.censor.pipeline import hotword_order
-from services.common import media
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.common.wordlists import make_entry
 from services.transcriber.core import (
     SAMPLE_RATE,
     Event,
@@ -27,7 +24,6 @@ from services.transcriber.core import (
     Transcriber,
     WordResult,
 )
-from tests.support.speech import RATE, build_track
 
 FOX = "The quick brown fox jumps over the lazy dog."
 
@@ -562,68 +558,3 @@ def test_confident_and_unlisted_words_are_not_decoded_again() -> None:
     words, asked = _confirm([said], [])
     assert asked == []
     assert words == ["fuck", "uh", "class"]
-
-
-# -- the opening ----------------------------------------------------------------------------
-
-
-def test_a_listed_word_at_the_very_first_sample_is_heard(transcriber: Transcriber) -> None:
-    # "Fuck" from the first sample on: Whisper's first pass writes "bug," there; heard again
-    # after a second of silence, the opening reads "fuck,".
-    track = build_track(
-        [("Fuck", True), ("this traffic, we are going to be late again.", False)],
-        gap=0.15,
-        lead=0.0,
-    )
-    audio = media.to_mono_16k(track.audio, RATE)
-    audio = audio[np.flatnonzero(np.abs(audio) > 0.003)[0] :]
-    hotwords = hotword_order([make_entry("fuck", severity="high"), make_entry("shit")])
-    events = run(transcriber, audio, hotwords=hotwords, language="en")
-    first = words_of(events)[0]
-    assert normalize(first.text) == "fuck" and first.start < 0.05, words_of(events)[:3]
-
-
-def _open(
-    words: list[_Word], prompted: list[_Word], bare: list[_Word]
-) -> tuple[list[str], list[tuple[float, bool]]]:
-    asked: list[tuple[float, bool]] = []
-
-    def hear(end: float, with_prompt: bool) -> list[Any]:
-        asked.append((end, with_prompt))
-        return list(prompted if with_prompt else bare)
-
-    out = core_module._opened(iter([_Window(0, 0.0, 5.0, words)]), {"fuck", "damn"}, hear)
-    return [w.word.strip() for s in out for w in s.words], asked
-
-
-def test_an_opening_word_heard_after_silence_is_added_before_the_first() -> None:
-    words, asked = _open(
-        _timed(("is", 1.06, 1.2, 0.5), ("really", 1.2, 1.46)),
-        _timed(("damn,", 0.0, 0.14, 0.3), ("this", 0.34, 0.5), ("is", 1.06, 1.2)),
-        [],
-    )
-    assert asked == [(pytest.approx(4.2), True)]
-    assert words == ["damn,", "is", "really"]
-
-
-def test_an_opening_word_under_the_phantom_floor_needs_the_bare_hearing_too() -> None:
-    first = _timed(("this", 0.24, 0.38), ("traffic,", 0.38, 0.82))
-    heard = _timed(("fuck,", 0.0, 0.12, 0.0), ("this", 0.26, 0.4))
-    words, asked = _open(first, heard, _timed(("Thus,", 0.0, 0.12, 0.2)))
-    assert [w for _, w in asked] == [True, False]
-    assert words == ["fuck,", "this", "traffic,"]
-    words, _ = _open(first, heard, _timed(("this", 0.3, 0.42)))
-    assert words == ["this", "traffic,"]
-
-
-def test_an_opening_that_starts_with_a_listed_word_is_not_heard_again() -> None:
-    words, asked = _open(_timed(("fuck,", 0.0, 0.2, 0.02), ("off", 0.3, 0.5)), [], [])
-    assert asked == [] and words == ["fuck,", "off"]
-
-
-def test_silence_at_the_start_is_no_opening_to_hear_again() -> None:
-    rate = core_module.SAMPLE_RATE
-    tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(2 * rate) / rate).astype(np.float32)
-    assert core_module._sounds_at_start(tone)
-    assert not core_module._sounds_at_start(np.concatenate([np.zeros(rate // 2), tone]))
-    assert not core_module._sounds_at_start(np.zeros(rate, dtype=np.float32))
