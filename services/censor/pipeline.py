@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,14 +269,7 @@ async def _near_misses(
         logger.debug("near-homophone %r heard again as %s", word.text, [m.text for m in found])
         if not found:
             continue
-        match = found[0]
-        tokens = heard[match.first : match.last + 1]
-        keep = [
-            t
-            for t in out
-            if not (match.start <= 0.5 * (t.start + t.end) <= match.end) and t != word
-        ]
-        out = sorted(keep + tokens, key=lambda t: (t.start, t.end))
+        out = _in_place([t for t in out if t != word], found[:1], heard)
     return out
 
 
@@ -289,7 +283,7 @@ def _sounds_at_start(mono: np.ndarray) -> bool:
     levels = np.sqrt(np.mean(mono[: n * frame].reshape(n, frame) ** 2, axis=1))
     loud = float(np.percentile(levels, 95))
     head = mono[: int(_OPENING_HEAD * _SAMPLE_RATE)]
-    return loud > 0.0 and float(np.sqrt(np.mean(head**2))) >= loud * 10 ** (_OPENING_SOUND_DB / 20)
+    return loud > 0.0 and dsp.rms_db(head) >= 20 * math.log10(loud) + _OPENING_SOUND_DB
 
 
 async def _opening(
@@ -328,6 +322,12 @@ async def _opening(
     logger.info(
         "opening heard again after silence: %s before %r", [m.text for m in found], head.text
     )
+    return _in_place(words, found, heard)
+
+
+def _in_place(words: Sequence[Token], found: Sequence[Match], heard: list[Token]) -> list[Token]:
+    """The words, with the tokens of each match of ``heard`` in ``found`` in place of the
+    words whose middle it covers."""
     tokens = [t for m in found for t in heard[m.first : m.last + 1]]
     keep = [w for w in words if not any(m.start <= 0.5 * (w.start + w.end) <= m.end for m in found)]
     return sorted(keep + tokens, key=lambda t: (t.start, t.end))

@@ -408,17 +408,19 @@ class Transcriber:
             compute_type=loaded.compute_type,
         )
         guard = seconds - _TAIL_SECONDS if prompt else None
+
+        def bare(start: float, end: float) -> Iterator[Any]:
+            return self._decode(
+                whisper, samples, language=info.language, prompt=None, clip=(start, end)
+            )[0]
+
+        heard = bare  # a window seam heard again; with the prompt when there is one
         if prompt:
             # The prompt holds the listed words twice (hotwords and initial prompt). A window
             # that fails Whisper's checks with it (a loop over "fuck, fuck, ...", measured on
             # whole 15 s clips) is decoded again with the hotwords alone; one that still fails,
             # or that echoes the prompt, without any.
             hot = {_bare(w) for w in prompt.split(",")}
-
-            def bare(start: float, end: float) -> Iterator[Any]:
-                return self._decode(
-                    whisper, samples, language=info.language, prompt=None, clip=(start, end)
-                )[0]
 
             def lighter(start: float, end: float) -> Iterator[Any]:
                 segments, _ = self._decode(
@@ -431,7 +433,7 @@ class Transcriber:
                 )
                 return _redecoded(segments, bare)
 
-            def heard(start: float, end: float) -> Iterator[Any]:
+            def prompted(start: float, end: float) -> Iterator[Any]:
                 # Past the guard, as in the tail pass, without the prompt.
                 if guard is not None and end > guard:
                     return bare(start, end)
@@ -440,13 +442,8 @@ class Transcriber:
                 )
                 return _unechoed(_redecoded(segments, lighter), hot, bare)
 
+            heard = prompted
             segments = _unechoed(_redecoded(segments, lighter), hot, bare)
-        else:
-
-            def heard(start: float, end: float) -> Iterator[Any]:
-                return self._decode(
-                    whisper, samples, language=info.language, prompt=None, clip=(start, end)
-                )[0]
 
         def passes() -> Iterator[Any]:
             stop = yield from _until(segments, guard, seconds)
@@ -456,19 +453,12 @@ class Transcriber:
                 # temperature: measured on a 3 s clip, a phantom "fuck" and 6x the time. So
                 # the rest is decoded without them; a remainder under a second that the last
                 # window saw whole is not looked at again.
-                tail, _ = self._decode(
-                    whisper, samples, language=info.language, prompt=None, clip=(stop.at, seconds)
-                )
-                yield from tail
+                yield from bare(stop.at, seconds)
 
         words = _reseamed(passes(), heard, seconds=seconds)
         if prompt:
             listed = {_bare(w) for w in _clean_hotwords(hotwords)}
-
-            def unprompted(start: float, end: float) -> list[Any]:
-                return [w for s in bare(start, end) for w in s.words or ()]
-
-            words = _confirmed(words, listed, unprompted, seconds=seconds)
+            words = _confirmed(words, listed, bare, seconds=seconds)
         yield from _events(words, meter)
         yield meter.end()
 
@@ -654,13 +644,13 @@ def _across(
 def _confirmed(
     segments: Iterator[Any],
     hotwords: set[str],
-    again: Callable[[float, float], list[Any]],
+    again: Callable[[float, float], Iterator[Any]],
     *,
     seconds: float,
 ) -> Iterator[Any]:
     """The segments without the prompt's phantoms: each listed word less probable than
-    _PHANTOM_PROBABILITY is kept only if ``again``, the words of a decoding without the
-    prompt around it, has a word at the same time that is not one of the prompted
+    _PHANTOM_PROBABILITY is kept only if ``again``, a decoding without the prompt around
+    it, has a word at the same time that is not one of the prompted
     decoding's own (the same text at the same time, in this segment or the one before)."""
     previous: list[Any] = []
     for segment in segments:
@@ -677,7 +667,8 @@ def _confirmed(
             ours = [w for w in previous + words if w not in doubted]
             heard = [
                 h
-                for h in again(start, end)
+                for s in again(start, end)
+                for h in s.words or ()
                 if not any(_bare(h.word) == _bare(w.word) and _overlap(h, w) for w in ours)
             ]
             phantoms = [w for w in doubted if not any(_overlap(w, h) for h in heard)]

@@ -38,10 +38,10 @@ def test_hotwords_are_the_single_words_roots_first_then_alphabetical():
     ]
 
 
-def _tone(t):
-    """A 300 Hz tone after 0.2 s of silence (sound from the first sample would have the
-    opening heard again, see test_the_opening_*)."""
-    return np.where(t >= 0.2, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0).astype(np.float32)
+def _tone(t, silence=0.2):
+    """A 300 Hz tone after ``silence`` seconds of silence (sound from the first sample has
+    the opening heard again, see test_the_opening_*)."""
+    return np.where(t >= silence, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0).astype(np.float32)
 
 
 def _entries():
@@ -122,17 +122,17 @@ async def test_verification_can_be_switched_off(tmp_path):
     assert len(calls) == 1 and "verification" not in stages
 
 
-async def _dry_run(tmp_path, entries, first_pass, later):
-    """A dry run on a 4 s tone whose first pass hears ``first_pass`` and every later pass
-    ``later`` (in the window's own times); returns the result and each pass's (seconds of
-    audio, hotwords)."""
+async def _dry_run(tmp_path, entries, first_pass, later, *, seconds=4.0, silence=0.2):
+    """A dry run on a tone of ``seconds`` (after ``silence`` seconds of silence) whose first
+    pass hears ``first_pass`` and every later pass ``later`` (in the window's own times);
+    returns the result and each pass's (samples, hotwords)."""
     rate = 22050
-    t = np.arange(int(4.0 * rate)) / rate
-    source = write_audio(_tone(t), tmp_path / "a.wav")
+    t = np.arange(int(seconds * rate)) / rate
+    source = write_audio(_tone(t, silence), tmp_path / "a.wav")
     calls = []
 
     async def transcribe(pcm, duration, hotwords):
-        calls.append((pcm.shape[0] / 16000, list(hotwords)))
+        calls.append((pcm, list(hotwords)))
         for token in first_pass if len(calls) == 1 else later:
             yield token
         yield 100.0
@@ -171,7 +171,7 @@ async def test_a_clean_word_the_prompt_split_is_not_censored(tmp_path):
     assert [m.word for m in result.matches] == ["fuck"]
     assert result.words_detected == 1
     assert len(calls) == 2 and calls[1][1] == []  # one re-check, with no hotwords
-    assert calls[1][0] == pytest.approx(4.0)
+    assert calls[1][0].shape[0] / 16000 == pytest.approx(4.0)
 
 
 @pytest.mark.parametrize(
@@ -222,31 +222,10 @@ async def test_other_words_are_left_as_whisper_wrote_them(tmp_path, first, again
 async def _opening_run(tmp_path, first_pass, opening_hears, silence=0.0):
     """A dry run on a 3 s tone (after ``silence`` seconds of silence) whose first pass hears
     ``first_pass`` and a hearing of the opening ``opening_hears`` (in the padded clip's
-    times); returns the result and each pass's (samples, hotwords)."""
-    rate = 22050
-    t = np.arange(int(3.0 * rate)) / rate
-    tone = np.where(t >= silence, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0).astype(np.float32)
-    source = write_audio(tone, tmp_path / "a.wav")
-    calls = []
-
-    async def transcribe(pcm, duration, hotwords):
-        calls.append((pcm, list(hotwords)))
-        for token in first_pass if len(calls) == 1 else opening_hears:
-            yield token
-        yield 100.0
-
-    async def progress(stage, percent, message):
-        pass
-
-    request = CensorRequest(
-        input_path=source,
-        output_path=tmp_path / "out.wav",
-        entries=_entries(),
-        method="silence",
-        min_severity="low",
-        dry_run=True,
+    times)."""
+    return await _dry_run(
+        tmp_path, _entries(), first_pass, opening_hears, seconds=3.0, silence=silence
     )
-    return await run_censor(request, transcribe, progress), calls
 
 
 async def test_the_opening_is_heard_again_after_silence_when_its_first_word_matched_nothing(

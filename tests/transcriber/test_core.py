@@ -519,9 +519,9 @@ def _confirm(
 ) -> tuple[list[str], list[tuple[float, float]]]:
     asked: list[tuple[float, float]] = []
 
-    def again(start: float, end: float) -> list[Any]:
+    def again(start: float, end: float) -> Iterator[Any]:
         asked.append((start, end))
-        return list(bare)
+        return iter([_Window(round(start * 100), start, end, bare)])
 
     out = core_module._confirmed(iter(segments), {"porn", "fuck"}, again, seconds=40.0)
     return [w.word.strip() for s in out for w in s.words], asked
