@@ -314,6 +314,34 @@ def _best_fit(mask: str, hits: Iterable[_Hit] | None) -> _Hit | None:
     return max(fitted, key=lambda h: (h.rank, h.rule in ("exact", "variation")), default=None)
 
 
+@dataclass(frozen=True)
+class _Cut:
+    """A word Whisper wrote cut off: its letters, and 1 where the dash is a token of its own."""
+
+    letters: str
+    dash: int
+
+
+# A cut-off word: letters, then a dash or dots ("b-", "b—", "b...", "b…"), or a token of them.
+_CUT = re.compile(r"^([^\W\d_]+)(?:-+|\.{2,}|\u2026)$")
+_CUT_MARK = re.compile(r"^(?:-+|\.{2,}|\u2026)$")
+
+
+def _cut(tokens: Sequence[Token], k: int) -> _Cut | None:
+    """Token ``k`` as a cut-off word, if Whisper wrote it as one."""
+    text = _folded(tokens[k].text)
+    found = _CUT.match(text)
+    if found is not None:
+        return _Cut(found.group(1), 0)
+    if text.isalpha() and k + 1 < len(tokens) and _CUT_MARK.match(_folded(tokens[k + 1].text)):
+        return _Cut(text, 1)
+    return None
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).strip().casefold()
+
+
 def _word_fits(keys: tuple[str, ...], word: str) -> bool:
     return any(k == word or (_is_mask(k) and _fits(k, word)) for k in keys)
 
@@ -537,9 +565,10 @@ class Matcher:
     # -- reading runs of words --------------------------------------------------------
 
     def _phrase_at(
-        self, reads: list[_Read], blocked: list[bool], i: int
+        self, reads: list[_Read], blocked: list[bool], cuts: list[_Cut | None], i: int
     ) -> tuple[int, _Hit] | None:
-        """The longest multi-word spelling that starts at token ``i``, the most severe of equals."""
+        """The longest multi-word spelling that starts at token ``i``, the most severe of equals;
+        else one with its last word cut off, or written with its words run together."""
         best: tuple[int, _Hit] | None = None
         candidates: list[tuple[tuple[str, ...], _Hit]] = []
         for key in reads[i].keys:
@@ -556,7 +585,38 @@ class Matcher:
                 continue
             if all(_word_fits(reads[i + k].keys, words[k]) for k in range(n)):
                 best = (n, hit)
-        return best or self._resplit_at(reads, blocked, i)
+        return (
+            best
+            or self._cut_at(candidates, reads, blocked, cuts, i)
+            or self._resplit_at(reads, blocked, i)
+        )
+
+    def _cut_at(
+        self,
+        candidates: list[tuple[tuple[str, ...], _Hit]],
+        reads: list[_Read],
+        blocked: list[bool],
+        cuts: list[_Cut | None],
+        i: int,
+    ) -> tuple[int, _Hit] | None:
+        """A phrase whose last word Whisper cut off ("son of a b-", "son of a b..."): the
+        letters before the dash or dots begin that word, the other words are there in full."""
+        best: tuple[int, _Hit] | None = None
+        most = (0, -1)  # the best one's words and rank
+        for words, hit in candidates:
+            n = len(words)
+            cut = cuts[i + n - 1] if i + n <= len(reads) else None
+            if (
+                cut is None
+                or not words[-1].startswith(cut.letters)
+                or any(blocked[i : i + n + cut.dash])
+                or not all(_word_fits(reads[i + k].keys, words[k]) for k in range(n - 1))
+            ):
+                continue
+            if (n, hit.rank) > most:
+                most = (n, hit.rank)
+                best = (n + cut.dash, _Hit(hit.entry, "masked", hit.spelling, hit.base, hit.rank))
+        return best
 
     def _resplit_at(
         self, reads: list[_Read], blocked: list[bool], i: int
@@ -622,13 +682,14 @@ class Matcher:
         """Returns the matches in order, longest run first at each position, none overlapping."""
         reads = [self._token(t.text) for t in tokens]
         blocked = self._blocked(reads)
+        cuts = [_cut(tokens, k) for k in range(len(tokens))]
         matches: list[Match] = []
         i = 0
         while i < len(tokens):
             if blocked[i] or not reads[i].keys:
                 i += 1
                 continue
-            found = self._phrase_at(reads, blocked, i)
+            found = self._phrase_at(reads, blocked, cuts, i)
             if found is None and i + 1 < len(tokens) and not blocked[i + 1]:
                 joined = self._join_at(reads, i)
                 found = None if joined is None else (2, joined)

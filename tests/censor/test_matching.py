@@ -239,6 +239,18 @@ CASES = [
     ("bulls***", [("bulls***", "bullshit", "masked")]),
     ("a**hat", [("a**hat", "ass", "masked")]),
     ("mother f***er", [("mother f***er", "motherfucker", "compound")]),
+    # A phrase's last word cut off, as Whisper writes a word the audio ends in.
+    ("son of a b-", [("son of a b-", "son of a bitch", "masked")]),
+    ("son of a b -", [("son of a b -", "son of a bitch", "masked")]),
+    ("you son of a b...", [("son of a b...", "son of a bitch", "masked")]),
+    ("son of a bi— stop", [("son of a bi—", "son of a bitch", "masked")]),
+    ("a blow j…", [("blow j…", "blow job", "masked")]),
+    ("son of a bitch-", [("son of a bitch-", "son of a bitch", "phrase")]),
+    ("son of a b", []),
+    ("son of a c-", []),
+    ("son of b-", []),
+    ("blow j", []),
+    ("I w- wanted a blow dryer", []),
     ("rated ****", []),
     ("*s*", []),  # a mask shows its first letter; this could stand for anything
     ("*sigh*", []),
