@@ -70,6 +70,14 @@ _SEAM_SHORTEST = 0.02
 # itself or as a near-homophone.
 _PHANTOM_PROBABILITY = 0.05
 _PHANTOM_CONTEXT = 1.5
+# A loop ("fuck fuck fuck ...") runs until the context is full: with the prompt about 250
+# tokens, several seconds of beam search for a window of half a second (measured on the
+# censor_stages speech: loops took half the transcription time). Audio shorter than the cap
+# below may write at most _TOKENS_PER_SECOND a second (fast rap is about 8 with the
+# timestamps) and _TOKENS_BASE more; a loop cut there still fails the compression check.
+_TOKENS_PER_SECOND = 10
+_TOKENS_BASE = 20
+_MAX_CAPPED_TOKENS = 160
 
 
 @dataclass(frozen=True)
@@ -472,6 +480,7 @@ class Transcriber:
         clip: tuple[float, float] | None = None,
         initial_prompt: bool = True,
     ) -> tuple[Iterator[Any], Any]:
+        seconds = clip[1] - clip[0] if clip else samples.shape[0] / SAMPLE_RATE
         return whisper.transcribe(  # type: ignore[no-any-return]
             samples,
             language=language,
@@ -483,7 +492,14 @@ class Transcriber:
             initial_prompt=prompt if initial_prompt else None,
             clip_timestamps=list(clip) if clip else "0",
             temperature=0.0,
+            max_new_tokens=_token_cap(seconds),
         )
+
+
+def _token_cap(seconds: float) -> int | None:
+    """The most tokens Whisper may write for audio this long, or None for its context's."""
+    tokens = _TOKENS_BASE + math.ceil(_TOKENS_PER_SECOND * max(0.0, seconds))
+    return tokens if tokens <= _MAX_CAPPED_TOKENS else None
 
 
 def _bare(text: str) -> str:

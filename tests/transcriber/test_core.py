@@ -219,6 +219,7 @@ def test_decoding_options_keep_every_word_and_use_the_hotwords() -> None:
     assert options["condition_on_previous_text"] is False
     assert options["beam_size"] == 5
     assert options["temperature"] == 0.0  # no sampling: the same audio, the same words
+    assert options["max_new_tokens"] == 120  # 10 s: a loop stops at 10 tokens a second + 20
     prompt = options["hotwords"]
     assert prompt == options["initial_prompt"]
     assert prompt.startswith("heck, darn, word0, ")
@@ -236,6 +237,7 @@ def test_the_last_seconds_are_decoded_without_hotwords() -> None:
     assert tail["hotwords"] is None and tail["initial_prompt"] is None
     assert tail["clip_timestamps"] == [1.0, 2.0]
     assert (tail["language"], tail["temperature"]) == ("en", 0.0)
+    assert (first["max_new_tokens"], tail["max_new_tokens"]) == (40, 30)
     assert [(w.start, w.end) for w in words_of(events)] == [(0.5, 0.9), (1.1, 1.5)]
     assert [e.percent for e in events if isinstance(e, Progress)] == [50.0, 80.0, 100.0]
 
@@ -254,6 +256,7 @@ def test_audio_the_last_window_did_not_reach_is_decoded_again() -> None:
     whisper.first_start = 29.5  # a segment ending at 30.0 s, in a window from 0 to 30 s
     run(core, np.zeros(int(SAMPLE_RATE * 30.4), dtype=np.float32), hotwords=["heck"])
     assert whisper.calls[-1]["clip_timestamps"] == [30.0, 30.4]
+    assert whisper.calls[0]["max_new_tokens"] is None  # long audio: the context's limit
 
 
 def test_without_hotwords_one_pass_decodes_everything() -> None:
