@@ -15,6 +15,7 @@ import pytest
 
 from services.censor.boundaries import (
     END_BIAS,
+    LAST_LATER,
     MAX_EARLIER,
     MAX_LATER,
     PAUSE_REACH,
@@ -252,6 +253,23 @@ def test_the_last_word_takes_the_whole_margin_when_nothing_follows() -> None:
     moved = _one(audio, words, 1, pause_reach=PAUSE_REACH)
     assert found.end == pytest.approx(1.1, abs=EDGE)
     assert (moved.end, moved.end_edge) == (pytest.approx(0.99 + MAX_LATER), "margin")
+
+
+def test_a_squeezed_last_word_follows_its_speech_further() -> None:
+    # Whisper squeezes the word the audio ends in ("son of a b -", its last tokens of no
+    # length): its speech runs on 0.4 s past Whisper's end. A last word Whisper gave a length,
+    # or one before a clean word, keeps MAX_LATER.
+    audio = _signal(2.2, [(0.3, 0.6), (0.8, 1.4)])
+    words = [*_words((0.24, 0.49), (0.8, 0.9)), Token("-", 1.0, 1.0)]
+    (last,) = refine_spans(audio, words, [Match(1, 2, 0.8, 1.0, ENTRY, "b -")], **FOUND)
+    assert (last.end, last.end_edge) == (pytest.approx(1.4, abs=EDGE), "quiet")
+    assert 1.0 + MAX_LATER < 1.4 - EDGE <= 1.0 + LAST_LATER
+    longer = [*words[:2], Token("-", 0.9, 1.0)]
+    (kept,) = refine_spans(audio, longer, [Match(1, 2, 0.8, 1.0, ENTRY, "b -")], **FOUND)
+    assert (kept.end, kept.end_edge) == (pytest.approx(1.0 + MAX_LATER), "margin")
+    before = [*words, Token("w3", 1.9, 2.1)]
+    (held,) = refine_spans(audio, before, [Match(1, 2, 0.8, 1.0, ENTRY, "b -")], **FOUND)
+    assert held.end <= 1.0 + MAX_LATER + 1e-9
 
 
 def test_the_first_word_takes_the_whole_margin_when_nothing_comes_before() -> None:
