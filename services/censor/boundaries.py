@@ -188,10 +188,10 @@ def refine_spans(
 
     Every edge stays within ``max_earlier`` before Whisper's start and ``max_later`` after
     Whisper's end (0.5 s, if that is more, for the transcript's last word when Whisper gave
-    its last token no length), and within the audio; next to a clean word a start stays within 50 ms of
-    Whisper's start and an end within 80 ms of the estimated boundary. Edges err by up to
-    20 ms on the side of the word (the analysis window). Adjacent matched words each grow
-    over the speech between them, so their spans meet.
+    its last token no length), and within the audio; next to a clean word a start stays
+    within 50 ms of Whisper's start and an end within 80 ms of the estimated boundary. Edges
+    err by up to 20 ms on the side of the word (the analysis window). Adjacent matched words
+    each grow over the speech between them, so their spans meet.
 
     Args:
         audio: mono samples (the pipeline's 16 kHz transcription audio).
