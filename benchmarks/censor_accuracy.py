@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import ctypes
 import ctypes.util
 import datetime
 import json
 import logging
+import multiprocessing
 import os
 import re
 import statistics
@@ -58,6 +60,7 @@ __all__ = [
     "Built",
     "Clip",
     "Espeak",
+    "synthesize_alone",
     "ExplicitScore",
     "FileScore",
     "Item",
@@ -751,6 +754,27 @@ class Espeak:
         return str(self._lib.espeak_Info(None).decode())
 
 
+def _synthesize_here(text: str, voice: str, wpm: int) -> tuple[np.ndarray, list[SpeechEvent], int]:
+    espeak = Espeak()
+    audio, events = espeak.synthesize(text, voice, wpm)
+    return audio, events, espeak.rate
+
+
+def synthesize_alone(
+    text: str, voice: str, wpm: int = _ESPEAK_WPM
+) -> tuple[np.ndarray, list[SpeechEvent], int]:
+    """``Espeak.synthesize`` in a fresh process: the audio, the events and the rate.
+
+    espeak-ng carries state from one utterance to the next in a process (the same text
+    twice in a row came out 324134 and then 324355 samples long), and it hangs when
+    terminated and initialized again, so a file's speech would depend on the files
+    synthesized before it. In a process of its own it depends on its text and voice alone.
+    """
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_synthesize_here, text, voice, wpm).result()
+
+
 # --- Building the files ---------------------------------------------------------------------
 
 
@@ -780,13 +804,13 @@ def _piper_items(clip: Clip) -> tuple[np.ndarray, list[Item]]:
     return track.audio, items
 
 
-def _espeak_items(clip: Clip, espeak: Espeak) -> tuple[np.ndarray, list[Item]]:
+def _espeak_items(clip: Clip) -> tuple[np.ndarray, list[Item]]:
     plain, segments = parse_script(clip.text)
-    audio, events = espeak.synthesize(plain, clip.voice)
-    if espeak.rate != RATE:
-        raise RuntimeError(f"espeak-ng speaks at {espeak.rate} Hz, not {RATE}")
-    spans = word_spans(events, len(audio), espeak.rate)
-    return audio, espeak_items(espeak_words(segments), spans, audio, espeak.rate)
+    audio, events, rate = synthesize_alone(plain, clip.voice)
+    if rate != RATE:
+        raise RuntimeError(f"espeak-ng speaks at {rate} Hz, not {RATE}")
+    spans = word_spans(events, len(audio), rate)
+    return audio, espeak_items(espeak_words(segments), spans, audio, rate)
 
 
 def _speech_rms(audio: np.ndarray, items: Sequence[Item]) -> float:
@@ -861,7 +885,7 @@ def build_set(clips: Sequence[Clip], espeak: Espeak | None) -> list[Built]:
         if clip.source == "espeak":
             if espeak is None:
                 continue
-            audio, items = _espeak_items(clip, espeak)
+            audio, items = _espeak_items(clip)
         else:
             audio, items = _piper_items(clip)
         mix, speech = _mix(audio, items, clip.condition, seed)

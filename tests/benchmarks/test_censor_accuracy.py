@@ -30,6 +30,7 @@ from benchmarks.censor_accuracy import (
     piper_pieces,
     score_file,
     summarize,
+    synthesize_alone,
     trim_to_sound,
     word_frames,
     word_spans,
@@ -317,3 +318,14 @@ def test_espeak_ng_reports_a_word_event_for_each_word_in_order():
     items = espeak_items(espeak_words(segments), spans, audio, espeak.rate)
     assert [i.text for i in items] == ["This", "fucking", "plan", "is", "bullshit", "again."]
     assert all(a.end <= b.start for a, b in zip(items, items[1:], strict=False))
+
+
+def test_an_espeak_clip_sounds_the_same_whatever_was_synthesized_before():
+    # espeak-ng carries state between utterances in a process; each clip gets its own.
+    text = "That lying bastard and a jackass."
+    first, events, rate = synthesize_alone(text, "en-us")
+    Espeak().synthesize("Something else entirely, said first.", "en-gb-x-rp")
+    again, events_again, _ = synthesize_alone(text, "en-us")
+    assert rate == RATE
+    assert np.array_equal(first, again)
+    assert events == events_again
