@@ -107,12 +107,14 @@ _VERIFY_ROUNDS = 2
 _HEARD_PROBABILITY = 0.5
 _VERIFY_GAP = 0.3  # seconds of silence between the joined cuts
 _SAMPLE_RATE = 16_000  # what the transcriber takes
-# Matches Whisper gave less than this probability are heard again without hotwords, with
-# this much audio around them; a longer word heard there with at least _SPLIT_PROBABILITY
+# Matches Whisper gave less than this probability, or that run on with no more than
+# _JOINED_GAP into a clean word it gave less, are heard again without hotwords, with this
+# much audio around them; a longer word heard there with at least _SPLIT_PROBABILITY
 # that starts with the match means the prompt split it (see _split_words).
 _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1
+_JOINED_GAP = 0.02
 # Words Whisper gave less than this that spell this close to a listed word are heard again
 # with it as a hotword (see _near_misses).
 _NEAR_PROBABILITY = 0.3
@@ -203,15 +205,26 @@ async def _split_words(
     """Indices of the matches that are a clean word the prompt made Whisper split.
 
     With listed words in its prompt Whisper sometimes cuts a longer word so that its first
-    part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin").
-    Each match Whisper was unsure of is heard again, with 3 s of audio each side and no
-    hotwords. It is dropped when that hearing matches no listed word there and writes, with
-    some confidence, one longer word that starts with the matched text.
+    part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin"),
+    sure of the listed part and unsure of the rest ("cock bitlights" for "cockpit lights").
+    Each match Whisper was unsure of, or that runs on with no gap into a clean word it was
+    unsure of, is heard again, with 3 s of audio each side and no hotwords. It is dropped
+    when that hearing matches no listed word there and writes, with some confidence, one
+    longer word that starts with the matched text.
     """
+    matched = {k for m in matches for k in range(m.first, m.last + 1)}
     dropped: set[int] = set()
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
-        if unsure >= _RECHECK_PROBABILITY:
+        after = match.last + 1
+        joined = (
+            after < len(words)
+            and after not in matched
+            and words[after].start - match.end <= _JOINED_GAP
+        )
+        if unsure >= _RECHECK_PROBABILITY and not (
+            joined and words[after].probability < _RECHECK_PROBABILITY
+        ):
             continue
         heard = await _hear_again(mono, match.start, match.end, (), transcribe)
         over = [t for t in heard if t.start < match.end and t.end > match.start]

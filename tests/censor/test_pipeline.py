@@ -188,6 +188,23 @@ async def test_a_match_the_re_check_does_not_split_is_kept(tmp_path, heard):
     assert [m.word for m in result.matches] == ["cock", "fuck"]
 
 
+@pytest.mark.parametrize(
+    "after, heard_again",
+    [
+        (Token("bitlights", 1.2, 1.6, 0.2), True),  # joined and unsure: the rest of a word?
+        (Token("bitlights", 1.3, 1.6, 0.2), False),  # unsure, but after a gap
+        (Token("that", 1.2, 1.6, 0.9), False),  # joined, but sure
+    ],
+)
+async def test_a_sure_match_joined_to_an_unsure_word_is_heard_again(tmp_path, after, heard_again):
+    # "cock bitlights" for "cockpit lights": Whisper is sure of the listed part.
+    first = [Token("the", 0.5, 0.8, 0.9), Token("cock", 1.0, 1.2, 0.99), after]
+    entries = [make_entry("cock", severity="medium")]
+    result, calls = await _dry_run(tmp_path, entries, first, [Token("cockpit", 0.9, 1.4, 0.3)])
+    assert len(calls) == (2 if heard_again else 1)
+    assert [m.word for m in result.matches] == ([] if heard_again else ["cock"])
+
+
 async def _near_run(tmp_path, first_pass, recheck_hears):
     entries = [make_entry("fuck", severity="high"), make_entry("damn", severity="low")]
     return await _dry_run(tmp_path, entries, first_pass, recheck_hears)
