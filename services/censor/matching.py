@@ -565,7 +565,7 @@ class Matcher:
     # -- reading runs of words --------------------------------------------------------
 
     def _phrase_at(
-        self, reads: list[_Read], blocked: list[bool], cuts: list[_Cut | None], i: int
+        self, tokens: Sequence[Token], reads: list[_Read], blocked: list[bool], i: int
     ) -> tuple[int, _Hit] | None:
         """The longest multi-word spelling that starts at token ``i``, the most severe of equals;
         else one with its last word cut off, or written with its words run together."""
@@ -587,16 +587,16 @@ class Matcher:
                 best = (n, hit)
         return (
             best
-            or self._cut_at(candidates, reads, blocked, cuts, i)
+            or self._cut_at(candidates, tokens, reads, blocked, i)
             or self._resplit_at(reads, blocked, i)
         )
 
     def _cut_at(
         self,
         candidates: list[tuple[tuple[str, ...], _Hit]],
+        tokens: Sequence[Token],
         reads: list[_Read],
         blocked: list[bool],
-        cuts: list[_Cut | None],
         i: int,
     ) -> tuple[int, _Hit] | None:
         """A phrase whose last word Whisper cut off ("son of a b-", "son of a b..."): the
@@ -605,7 +605,7 @@ class Matcher:
         most = (0, -1)  # the best one's words and rank
         for words, hit in candidates:
             n = len(words)
-            cut = cuts[i + n - 1] if i + n <= len(reads) else None
+            cut = _cut(tokens, i + n - 1) if i + n <= len(tokens) else None
             if (
                 cut is None
                 or not words[-1].startswith(cut.letters)
@@ -682,14 +682,13 @@ class Matcher:
         """Returns the matches in order, longest run first at each position, none overlapping."""
         reads = [self._token(t.text) for t in tokens]
         blocked = self._blocked(reads)
-        cuts = [_cut(tokens, k) for k in range(len(tokens))]
         matches: list[Match] = []
         i = 0
         while i < len(tokens):
             if blocked[i] or not reads[i].keys:
                 i += 1
                 continue
-            found = self._phrase_at(reads, blocked, cuts, i)
+            found = self._phrase_at(tokens, reads, blocked, i)
             if found is None and i + 1 < len(tokens) and not blocked[i + 1]:
                 joined = self._join_at(reads, i)
                 found = None if joined is None else (2, joined)
