@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -43,13 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.censor_stages import load_seed_entries
+from benchmarks.censor_stages import in_process_transcribe, load_seed_entries
 from services.censor import dsp
 from services.censor.matching import Token
-from services.censor.pipeline import CensorRequest, CensorResult, Transcribe, run_censor
+from services.censor.pipeline import CensorRequest, CensorResult, run_censor
 from services.common import media
 from services.common.wordlists import WordEntry
-from services.transcriber.core import Progress, Transcriber, WordResult
+from services.transcriber.core import Transcriber, WordResult
 from services.transcriber.server import create_transcriber
 from services.transcriber.settings import TranscriberSettings
 
@@ -1170,39 +1170,6 @@ def classic_spans(
 # --- Running the approaches -------------------------------------------------------------
 
 
-def _pipeline_transcribe(
-    transcriber: Transcriber, *, model: str, device: str, language: str
-) -> Transcribe:
-    """The pipeline's transcribe function over the transcriber core, as the worker's gRPC one
-    (the worker passes the list's language; so does this)."""
-
-    async def transcribe(
-        pcm: np.ndarray, duration: float, hotwords: Sequence[str]
-    ) -> AsyncIterator[Token | float]:
-        events = transcriber.transcribe(
-            pcm,
-            model=model,
-            device=device,
-            language=language,
-            hotwords=hotwords,
-            duration=duration,
-            offset=0.0,
-        )
-        done = object()
-        try:
-            while (event := await asyncio.to_thread(next, events, done)) is not done:
-                if isinstance(event, WordResult):
-                    yield Token(event.text, event.start, event.end, event.probability)
-                elif isinstance(event, Progress):
-                    yield event.percent
-        finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
-
-    return transcribe
-
-
 def _whisper_words(
     transcriber: Transcriber, pcm: np.ndarray, *, model: str, device: str, language: str
 ) -> list[Token]:
@@ -1302,7 +1269,7 @@ async def _run_file(
         method="silence",
         min_severity="low",
     )
-    transcribe = _pipeline_transcribe(
+    transcribe = in_process_transcribe(
         transcriber, model=args.model, device=args.device, language="en"
     )
     result = await run_censor(request, transcribe, _noop)

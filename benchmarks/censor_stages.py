@@ -46,6 +46,7 @@ __all__ = [
     "SCRIPT",
     "STAGES",
     "StageClock",
+    "in_process_transcribe",
     "load_seed_entries",
     "main",
     "markdown_report",
@@ -218,8 +219,11 @@ def _make_track(path: Path, seconds: float) -> tuple[float, list[tuple[float, fl
     return track.duration, track.explicit
 
 
-def _in_process(transcriber: Transcriber, *, model: str, device: str) -> Transcribe:
-    """The pipeline's transcribe function over the transcriber core, as the worker's gRPC one."""
+def in_process_transcribe(
+    transcriber: Transcriber, *, model: str, device: str, language: str | None = None
+) -> Transcribe:
+    """The pipeline's transcribe function over the transcriber core, as the worker's gRPC one
+    (which passes the list's language, or None to detect it)."""
 
     async def transcribe(
         pcm: np.ndarray, duration: float, hotwords: Sequence[str]
@@ -228,7 +232,7 @@ def _in_process(transcriber: Transcriber, *, model: str, device: str) -> Transcr
             pcm,
             model=model,
             device=device,
-            language=None,
+            language=language,
             hotwords=hotwords,
             duration=duration,
             offset=0.0,
@@ -346,7 +350,7 @@ async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     logger.info("censoring %.1f s of audio", audio_seconds)
     result = await run_censor(
-        request, _in_process(transcriber, model=args.model, device=args.device), progress
+        request, in_process_transcribe(transcriber, model=args.model, device=args.device), progress
     )
     wall.stop()
     cpu.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.censor_stages import in_process_transcribe
 from services.censor.dsp import Span
 from services.censor.matching import Token
 from services.censor.pipeline import CensorRequest, hotword_order, run_censor
 from services.censor.report import build_report
 from services.common import media
 from services.common.wordlists import make_entry
-from services.transcriber.core import Progress, WordResult
 from tests.support.speech import build_track, write_audio
 
 
@@ -287,27 +287,6 @@ async def test_a_match_heard_after_the_first_word_is_not_added_by_the_opening(tm
     assert [t.text for t in result.words] == ["the", "day"] and result.censored == []
 
 
-def _transcribe_with(transcriber):
-    """The pipeline's transcribe over the session's real transcriber core."""
-
-    async def transcribe(pcm, duration, hotwords):
-        for event in transcriber.transcribe(
-            pcm,
-            model="base",
-            device="auto",
-            language="en",
-            hotwords=list(hotwords),
-            duration=duration,
-            offset=0.0,
-        ):
-            if isinstance(event, WordResult):
-                yield Token(event.text, event.start, event.end, event.probability)
-            elif isinstance(event, Progress):
-                yield event.percent
-
-    return transcribe
-
-
 @pytest.mark.parametrize(
     ("word", "rest", "gap"),
     [
@@ -336,7 +315,8 @@ async def test_a_listed_word_at_the_very_first_sample_is_censored(
         min_severity="low",
         dry_run=True,
     )
-    result = await run_censor(request, _transcribe_with(transcriber), progress)
+    transcribe = in_process_transcribe(transcriber, model="base", device="auto", language="en")
+    result = await run_censor(request, transcribe, progress)
     said = [(t.text, round(t.start, 2)) for t in result.words[:3]]
     assert result.censored, said
     first = result.censored[0]
