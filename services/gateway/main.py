@@ -1,4 +1,5 @@
-"""Assembles the gateway: FastAPI routers under /api, CORS, error handlers, Socket.IO."""
+"""Assembles the gateway: FastAPI routers under /api, CORS, rate limits, error handlers,
+Socket.IO."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from services.gateway.backends import Backends
 from services.gateway.catalog_client import CatalogClient
 from services.gateway.errors import install_error_handlers
+from services.gateway.ratelimit import RateLimitMiddleware, RateLimits
 from services.gateway.realtime import Realtime
 from services.gateway.routes import audo, health, jobs, process, settings, statistics, wordlists
 from services.gateway.settings import GatewaySettings
@@ -59,6 +61,10 @@ def create_app(
     app.state.settings = config
     app.state.catalog = catalog
     app.state.backends = backends
+    limits = RateLimits.from_settings(config)
+    if limits is not None:
+        # Added first, so the CORS middleware wraps it and a 429 still carries the CORS headers.
+        app.add_middleware(RateLimitMiddleware, limits=limits)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=config.cors_origins,
@@ -79,6 +85,10 @@ def create_asgi(
     backends: Backends | None = None,
 ) -> socketio.ASGIApp:
     """Returns the whole gateway: Socket.IO at /socket.io/ in front of the FastAPI app."""
-    realtime = Realtime(config.cors_origins, catalog=lambda: app.state.catalog)
+    realtime = Realtime(
+        config.cors_origins,
+        catalog=lambda: app.state.catalog,
+        limits=RateLimits.from_settings(config),
+    )
     app = create_app(config, catalog, backends, realtime)
     return socketio.ASGIApp(realtime.sio, other_asgi_app=app, socketio_path="socket.io")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats.aio.client
@@ -14,6 +14,7 @@ from cleantracks_proto import catalog_pb2 as pb
 from services.common.errors import CleanTracksError
 from services.common.jobqueue import PROGRESS_PREFIX, JobEvent, completed_result
 from services.gateway.catalog_client import CatalogClient
+from services.gateway.ratelimit import SOCKET, RateLimits, client_address
 
 __all__ = ["Realtime"]
 
@@ -27,24 +28,53 @@ class Realtime:
         self,
         cors_origins: list[str],
         catalog: Callable[[], CatalogClient | None] = lambda: None,
+        limits: RateLimits | None = None,
     ) -> None:
         """
         Args:
             cors_origins: the origins allowed to connect ("*" for any).
             catalog: returns the catalog client once the app has one; it tells a client
                 that joins a job already finished how it ended.
+            limits: counts each client address's messages (its connects and events);
+                None for no limit.
         """
         origins: Any = "*" if "*" in cors_origins else cors_origins
         self.sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=origins)
         self._catalog = catalog
         self._subscription: Any = None
+        self._limits = limits
+        self._clients: dict[str, str] = {}  # sid -> client address, while connected
         self.sio.on("connect", self._connect)
-        self.sio.on("join_job", self._join)
-        self.sio.on("leave_job", self._leave)
-        self.sio.on("ping", self._ping)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("join_job", self._limited(self._join))
+        self.sio.on("leave_job", self._limited(self._leave))
+        self.sio.on("ping", self._limited(self._ping))
 
     async def _connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        client = client_address(environ.get("asgi.scope", {}))
+        if self._limits is not None:
+            verdict = await self._limits.hit(SOCKET, client)
+            if not verdict.allowed:
+                raise socketio.exceptions.ConnectionRefusedError(verdict.message)
+        self._clients[sid] = client
         await self.sio.emit("connected", {"message": "Connected to Clean-Tracks server"}, to=sid)
+
+    async def _disconnect(self, sid: str, *reason: Any) -> None:
+        self._clients.pop(sid, None)
+
+    def _limited(
+        self, handler: Callable[..., Awaitable[dict[str, Any]]]
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """The handler behind the message limit: over it, the ack is the error instead."""
+
+        async def limited(sid: str, *args: Any) -> dict[str, Any]:
+            if self._limits is not None:
+                verdict = await self._limits.hit(SOCKET, self._clients.get(sid, "unknown"))
+                if not verdict.allowed:
+                    return {"error": verdict.message}
+            return await handler(sid, *args)
+
+        return limited
 
     @staticmethod
     def _job_id(data: Any) -> str | None:

@@ -25,6 +25,7 @@ def main() -> None:
         host=config.host,
         port=config.port,
         log_config=None,
+        forwarded_allow_ips=config.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
 

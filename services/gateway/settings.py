@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from limits import parse
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -41,8 +42,31 @@ class GatewaySettings(BaseSettings):
         validation_alias=AliasChoices("GATEWAY_API_KEYS", "API_KEYS"),
         description="Noise-removal API keys accepted besides the catalog's, comma-separated",
     )
+    rate_limit_enabled: bool = Field(
+        default=False, description="The contract's production rate limits, per client address"
+    )
+    rate_limit_general: str = Field(default="100/minute", description="Every other request")
+    rate_limit_uploads: str = Field(
+        default="10/minute", description="POST /api/process, /api/wordlists/{id}/import, /v1/upload"
+    )
+    rate_limit_socket_messages: str = Field(
+        default="1000/minute", description="Socket.IO messages from one client address"
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For names the client (comma-separated, or *)",
+    )
     version: str = "0.1.0"
     log_json: bool = False
+
+    @field_validator("rate_limit_general", "rate_limit_uploads", "rate_limit_socket_messages")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '100/minute': {value!r}") from exc
+        return value
 
     @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod

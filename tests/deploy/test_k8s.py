@@ -22,6 +22,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from services.gateway.settings import GatewaySettings
 from tests.deploy.manifests import (
     CHECKS,
     K8S,
@@ -240,6 +241,17 @@ def test_prod_scales_workers_and_transcribers_on_consumer_lag(prod: list[Doc]) -
         for trigger in doc["spec"]["triggers"]:
             endpoint = trigger["metadata"]["natsServerMonitoringEndpoint"]
             assert endpoint == f"nats.{NAMESPACE}.svc.cluster.local:{nats_ports['monitor']}"
+
+
+def test_prod_turns_on_the_rate_limits_behind_the_ingress(
+    dev: list[Doc], prod: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = container_env(one(prod, "Deployment", "gateway"), prod)
+    settings: Any = _settings_from(GatewaySettings, env, monkeypatch)
+    assert settings.rate_limit_enabled is True
+    assert settings.forwarded_allow_ips == "*"  # the ingress's X-Forwarded-For names the client
+    dev_env = container_env(one(dev, "Deployment", "gateway"), dev)
+    assert _settings_from(GatewaySettings, dev_env, monkeypatch).rate_limit_enabled is False
 
 
 def test_prod_secrets_come_from_the_operators_file() -> None:

@@ -26,7 +26,6 @@ import httpx
 import nats
 import nats.aio.client
 import pytest
-import uvicorn
 from nats.js import JetStreamContext
 
 from services.common.embedded import EmbeddedNats, free_port, start_nats
@@ -37,6 +36,7 @@ from services.transcriber.core import Transcriber
 from services.transcriber.server import create_server as create_transcriber
 from services.transcriber.settings import TranscriberSettings
 from tests.conftest import REPO, Stack
+from tests.support.serving import serve_gateway
 
 # Short enough that a killed worker's job is redelivered quickly, long enough for heartbeats
 # (every third of it) to keep a live job leased on a loaded machine.
@@ -122,21 +122,6 @@ class CensorSystem:
         return r
 
 
-async def _serve_gateway(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if task.done():
-            task.result()
-        if time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start within 60 s")
-        await asyncio.sleep(0.05)
-    return server, task
-
-
 @pytest.fixture(scope="package")
 async def censor_system(
     make_stack: Callable[[], Awaitable[Stack]],
@@ -165,7 +150,7 @@ async def censor_system(
         blob_bucket=bucket,
         api_keys=[API_KEY],
     )
-    server, serving = await _serve_gateway(create_asgi(gateway_settings), port)
+    server, serving = await serve_gateway(create_asgi(gateway_settings), port)
     workers: list[Worker] = []
 
     async def start_worker() -> Worker:
