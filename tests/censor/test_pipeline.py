@@ -49,8 +49,9 @@ def _entries():
 
 
 async def _run(tmp_path, verify_hears, **options):
-    """Runs the pipeline on a tone with a fake transcriber: the first pass hears "fuck" at
-    1.0-1.3 s; each verification pass hears what ``verify_hears`` returns."""
+    """Runs the pipeline on a tone with a fake transcriber: the hearings with and without
+    hotwords hear "fuck" at 1.0-1.3 s; each verification pass hears what ``verify_hears``
+    returns."""
     rate = 22050
     t = np.arange(int(3.0 * rate)) / rate
     source = write_audio(_tone(t), tmp_path / "a.wav")
@@ -60,8 +61,8 @@ async def _run(tmp_path, verify_hears, **options):
         calls.append((pcm.shape[0] / 16000, list(hotwords)))
         tokens = (
             [Token("What", 0.5, 0.8), Token("the", 0.8, 1.0), Token("fuck", 1.0, 1.3, 0.9)]
-            if len(calls) == 1
-            else verify_hears(len(calls) - 1)
+            if len(calls) <= 2
+            else verify_hears(len(calls) - 2)
         )
         for token in tokens:
             yield token
@@ -95,8 +96,8 @@ async def test_a_span_still_heard_is_widened_and_rendered_again(tmp_path):
     assert word.refined.start == pytest.approx(unwidened.refined.start - 0.06)
     assert word.refined.end == pytest.approx(unwidened.refined.end + 0.06)
     assert result.spans == [word.refined]
-    assert len(calls) == 3  # transcription, then two verification passes
-    assert calls[1][1] == []  # no hotwords when verifying
+    assert len(calls) == 4  # two hearings (with hotwords, then without), two verifications
+    assert calls[0][1] and calls[1][1] == [] and calls[2][1] == []  # none when verifying
     assert "verification" in stages
     out = media.decode(tmp_path / "out.wav").samples
     rate = 22050
@@ -108,7 +109,7 @@ async def test_a_span_still_heard_is_widened_and_rendered_again(tmp_path):
 async def test_a_span_not_heard_again_is_left_as_it_is(tmp_path):
     result, calls, _ = await _run(tmp_path, lambda n: [Token("the", 0.01, 0.05, 0.9)])
     [word] = result.censored
-    assert not word.widened and len(calls) == 2
+    assert not word.widened and len(calls) == 3
     assert word.refined.start <= 1.0 and word.refined.end >= 1.3
 
 
@@ -119,13 +120,13 @@ async def test_a_guess_with_low_confidence_does_not_widen(tmp_path):
 
 async def test_verification_can_be_switched_off(tmp_path):
     result, calls, stages = await _run(tmp_path, lambda n: [], verify=False)
-    assert len(calls) == 1 and "verification" not in stages
+    assert len(calls) == 2 and "verification" not in stages
 
 
 async def _dry_run(tmp_path, entries, first_pass, later, *, seconds=4.0, silence=0.2):
-    """A dry run on a tone of ``seconds`` (after ``silence`` seconds of silence) whose first
-    pass hears ``first_pass`` and every later pass ``later`` (in the window's own times);
-    returns the result and each pass's (samples, hotwords)."""
+    """A dry run on a tone of ``seconds`` (after ``silence`` seconds of silence) whose
+    hearings with and without hotwords hear ``first_pass`` and every later pass ``later`` (in
+    the window's own times); returns the result and each pass's (samples, hotwords)."""
     rate = 22050
     t = np.arange(int(seconds * rate)) / rate
     source = write_audio(_tone(t, silence), tmp_path / "a.wav")
@@ -133,7 +134,7 @@ async def _dry_run(tmp_path, entries, first_pass, later, *, seconds=4.0, silence
 
     async def transcribe(pcm, duration, hotwords):
         calls.append((pcm, list(hotwords)))
-        for token in first_pass if len(calls) == 1 else later:
+        for token in first_pass if len(calls) <= 2 else later:
             yield token
         yield 100.0
 
@@ -170,8 +171,8 @@ async def test_a_clean_word_the_prompt_split_is_not_censored(tmp_path):
     result, calls = await _split_run(tmp_path, [Token("cockpit", 0.9, 1.4, 0.15)])
     assert [m.word for m in result.matches] == ["fuck"]
     assert result.words_detected == 1
-    assert len(calls) == 2 and calls[1][1] == []  # one re-check, with no hotwords
-    assert calls[1][0].shape[0] / 16000 == pytest.approx(4.0)
+    assert len(calls) == 3 and calls[2][1] == []  # one re-check, with no hotwords
+    assert calls[2][0].shape[0] / 16000 == pytest.approx(4.0)
 
 
 @pytest.mark.parametrize(
@@ -201,7 +202,7 @@ async def test_a_sure_match_joined_to_an_unsure_word_is_heard_again(tmp_path, af
     first = [Token("the", 0.5, 0.8, 0.9), Token("cock", 1.0, 1.2, 0.99), after]
     entries = [make_entry("cock", severity="medium")]
     result, calls = await _dry_run(tmp_path, entries, first, [Token("cockpit", 0.9, 1.4, 0.3)])
-    assert len(calls) == (2 if heard_again else 1)
+    assert len(calls) == (3 if heard_again else 2)
     assert [m.word for m in result.matches] == ([] if heard_again else ["cock"])
 
 
@@ -215,7 +216,7 @@ async def test_an_unsure_near_homophone_heard_again_as_a_listed_word_is_censored
     result, calls = await _near_run(tmp_path, first, [Token("fuck,", 1.02, 1.32, 0.6)])
     assert [m.word for m in result.matches] == ["fuck"]
     assert [w.text for w in result.words] == ["Oh", "fuck,", "me"]
-    assert calls[1][1] == ["fuck"]  # heard again with only the close listed word as hotword
+    assert calls[2][1] == ["fuck"]  # heard again with only the close listed word as hotword
     assert result.censored[0].whisper == Span(1.02, 1.32)
 
 
@@ -230,7 +231,86 @@ async def test_an_unsure_near_homophone_heard_again_as_a_listed_word_is_censored
 async def test_other_words_are_left_as_whisper_wrote_them(tmp_path, first, again):
     result, calls = await _near_run(tmp_path, first, again or [])
     assert result.matches == [] and [w.text for w in result.words] == [first[0].text]
-    assert len(calls) == (1 if again is None else 2)
+    assert len(calls) == (2 if again is None else 3)
+
+
+# -- the hearing without hotwords --------------------------------------------------------------
+
+
+async def _plain_run(tmp_path, entries, prompted, plain):
+    """A dry run whose hearing with hotwords hears ``prompted`` and the one without
+    ``plain``; later passes hear nothing."""
+    rate = 22050
+    t = np.arange(int(4.0 * rate)) / rate
+    source = write_audio(_tone(t), tmp_path / "a.wav")
+    calls = []
+
+    async def transcribe(pcm, duration, hotwords):
+        calls.append(list(hotwords))
+        for token in {1: prompted, 2: plain}.get(len(calls), []):
+            yield token
+        yield 100.0
+
+    stages = []
+
+    async def progress(stage, percent, message):
+        stages.append((stage, percent))
+
+    request = CensorRequest(
+        input_path=source,
+        output_path=tmp_path / "out.wav",
+        entries=entries,
+        method="silence",
+        min_severity="low",
+        dry_run=True,
+    )
+    return await run_censor(request, transcribe, progress), calls, stages
+
+
+async def test_a_listed_word_heard_only_without_hotwords_is_censored(tmp_path):
+    # Under the prompt Whisper wrote "task hole" for "asshole", sure of both; without it,
+    # "asshole". The match takes the place of the words it covers.
+    prompted = [
+        Token("You", 0.5, 0.7, 0.9),
+        Token("task", 1.0, 1.2, 0.8),
+        Token("hole.", 1.2, 1.5, 0.8),
+        Token("fuck", 2.5, 2.8, 0.9),
+    ]
+    plain = [
+        Token("You", 0.5, 0.7, 0.9),
+        Token("asshole.", 1.02, 1.48, 0.7),
+        Token("duck", 2.5, 2.8, 0.5),
+    ]
+    entries = [make_entry("asshole", severity="high"), make_entry("fuck", severity="high")]
+    result, calls, stages = await _plain_run(tmp_path, entries, prompted, plain)
+    assert calls[0] == hotword_order(entries) and calls[1] == []
+    assert [w.text for w in result.words] == ["You", "asshole.", "fuck"]
+    assert [m.word for m in result.matches] == ["asshole", "fuck"]
+    assert result.censored[0].whisper == Span(1.02, 1.48)
+    # The stage's progress runs through both hearings, never back.
+    heard = [p for stage, p in stages if stage == "transcription"]
+    assert heard == sorted(heard) and 50.0 in heard and heard[-1] == 100.0
+
+
+async def test_a_word_heard_in_both_hearings_is_censored_once(tmp_path):
+    prompted = [Token("the", 0.5, 0.8, 0.9), Token("fuck", 1.0, 1.3, 0.9)]
+    plain = [Token("the", 0.5, 0.8, 0.9), Token("fucking", 0.98, 1.35, 0.6)]
+    entries = [make_entry("fuck", severity="high")]
+    result, _, _ = await _plain_run(tmp_path, entries, prompted, plain)
+    assert [w.text for w in result.words] == ["the", "fuck"]
+    [word] = result.censored
+    assert word.whisper == Span(1.0, 1.3)
+
+
+async def test_without_hotwords_the_audio_is_heard_once(tmp_path):
+    # A list of phrases alone gives Whisper no hotwords: its first hearing is the plain one.
+    entries = [make_entry("son of a bitch", severity="high")]
+    words = [
+        Token(w, 0.5 + 0.2 * i, 0.7 + 0.2 * i, 0.9) for i, w in enumerate("son of a bitch".split())
+    ]
+    result, calls, _ = await _plain_run(tmp_path, entries, words, [])
+    assert calls == [[]]
+    assert [m.word for m in result.matches] == ["son of a bitch"]
 
 
 # -- the opening ------------------------------------------------------------------------------
@@ -255,8 +335,8 @@ async def test_the_opening_is_heard_again_after_silence_when_its_first_word_matc
         [Token("is", 1.06, 1.2, 0.5), Token("really", 1.2, 1.46, 0.9)],
         [Token("damn,", 1.0, 1.14, 0.3), Token("this", 1.34, 1.5, 0.9)],
     )
-    assert len(calls) == 2
-    opening, hotwords = calls[1]
+    assert len(calls) == 3
+    opening, hotwords = calls[2]
     assert hotwords == hotword_order(_entries())
     assert not opening[:16000].any() and opening[16000:].any()  # 1 s of silence first
     assert opening.shape[0] == 16000 + 3 * 16000  # up to 3 s past the first word, or the end
@@ -269,12 +349,12 @@ async def test_the_opening_is_not_heard_again_when_its_first_word_matched(tmp_pa
     _, calls = await _opening_run(
         tmp_path, [Token("fuck", 0.0, 0.3, 0.9), Token("off", 0.4, 0.6, 0.9)], []
     )
-    assert len(calls) == 1
+    assert len(calls) == 2
 
 
 async def test_an_opening_in_silence_is_not_heard_again(tmp_path):
     _, calls = await _opening_run(tmp_path, [Token("is", 1.06, 1.2, 0.5)], [], silence=0.3)
-    assert len(calls) == 1
+    assert len(calls) == 2
 
 
 async def test_a_match_heard_after_the_first_word_is_not_added_by_the_opening(tmp_path):
@@ -283,7 +363,7 @@ async def test_a_match_heard_after_the_first_word_is_not_added_by_the_opening(tm
         [Token("the", 0.0, 0.2, 0.9), Token("day", 0.2, 0.5, 0.9)],
         [Token("the", 1.0, 1.2, 0.9), Token("damn", 1.6, 1.9, 0.9)],
     )
-    assert len(calls) == 2
+    assert len(calls) == 3
     assert [t.text for t in result.words] == ["the", "day"] and result.censored == []
 
 
