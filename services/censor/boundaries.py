@@ -113,8 +113,9 @@ _GROW = 0.05
 _LEAD = -0.02
 # With no speech seen in Whisper's span, the start stays this far before Whisper's.
 _UNSEEN_LEAD = 0.02
-# Next to a clean word: how far past the estimated boundary the end may reach for a quiet point.
-_SNAP = 0.08
+# Next to a clean word: how far past the estimated boundary the end may reach for a quiet point
+# (80 ms left the last 8 ms of "pissed" before "off" out of reach on the accuracy set).
+_SNAP = 0.1
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,12 @@ def refine_spans(
       estimated from their Whisper times corrected by the median biases: the midpoint of
       the gap between them, never before this word's own corrected end. Speech that starts
       before that estimate is this word's, unless a pause (about 50 ms of silence) parts it
-      from the word and it runs on past the estimate for longer than a syllable. Where the
-      word's speech runs on across the estimate, the end goes to the nearest pause or energy
-      valley at most 80 ms past it, else stays at the estimate.
+      from the word and it runs on past the estimate for longer than a syllable, and no
+      longer pause parts it from the clean word's speech later in that word's Whisper span
+      (then it is this word's last syllable, "motherfuck-er", a pause, "took", which Whisper
+      gave to the clean word). Where the word's speech runs on across the estimate, the end
+      goes to the nearest pause or energy valley at most 100 ms past it, else stays at the
+      estimate.
     - The start moves later only across silence: when Whisper's start lies in the silence
       before the word, or Whisper gave the word the pause before it (the clean word's
       speech runs on into this word's span, then a pause within 250 ms of Whisper's start,
@@ -189,7 +193,8 @@ def refine_spans(
     Every edge stays within ``max_earlier`` before Whisper's start and ``max_later`` after
     Whisper's end (0.5 s, if that is more, for the transcript's last word when Whisper gave
     its last token no length), and within the audio; next to a clean word a start stays
-    within 50 ms of Whisper's start and an end within 80 ms of the estimated boundary. Edges
+    within 50 ms of Whisper's start and an end within 100 ms of the estimated boundary (or at
+    the pause after its last syllable, above). Edges
     err by up to 20 ms on the side of the word (the analysis window). Adjacent matched words
     each grow over the speech between them, so their spans meet.
 
@@ -237,8 +242,9 @@ def refine_spans(
         before, after = match.first - 1, match.last + 1
         # Where the clean word before this one ends, by Whisper.
         previous = words[before].end if 0 <= before < len(words) and before not in matched else None
-        boundary = None
+        boundary = clean_end = None
         if 0 <= after < len(words) and after not in matched:
+            clean_end = words[after].end
             midpoint = 0.5 * ((match.end + end_bias) + (words[after].start + start_bias))
             boundary = max(midpoint, match.end + end_bias)
         lo = max(0.0, match.start - max_earlier)
@@ -247,7 +253,7 @@ def refine_spans(
         hi = min(duration, match.end + later)
         envelope = _Envelope.of(samples, sample_rate, lo - _GROW, hi + _SNAP)
         start, start_edge, end, end_edge = _refine(
-            envelope, match, previous, boundary, end_bias, pause
+            envelope, match, previous, boundary, clean_end, end_bias, pause
         )
         if start <= lo:
             start, start_edge = lo, "file" if lo <= 0.0 else "margin"
@@ -266,6 +272,7 @@ def _refine(
     match: Match,
     previous: float | None,
     boundary: float | None,
+    clean_end: float | None,
     end_bias: float,
     pause: _Pause,
 ) -> tuple[float, str, float, str]:
@@ -277,7 +284,7 @@ def _refine(
         end = match.end + end_bias if boundary is None else boundary
         return ws - _UNSEEN_LEAD, "unseen", end, "unseen"
     start, start_edge = _start(envelope, runs, inside[0], ws, we, previous, end_bias, pause)
-    end, end_edge = _end(envelope, runs, inside[-1], boundary, pause)
+    end, end_edge = _end(envelope, runs, inside[-1], boundary, clean_end, pause)
     return start, start_edge, end, end_edge
 
 
@@ -329,19 +336,24 @@ def _end(
     runs: list[tuple[float, float]],
     k: int,
     boundary: float | None,
+    clean_end: float | None,
     pause: _Pause,
 ) -> tuple[float, str]:
-    if boundary is None:
+    if boundary is None or clean_end is None:
         return pause.into(runs, _walk(runs, k, +1), +1), "quiet"
     # Speech that starts before the estimated boundary is this word's, across dips shorter
     # than 120 ms, unless a pause parts it from the word and it runs on past the boundary
-    # for longer than a stop's release: then it is the clean word's.
+    # for longer than a stop's release: then it is the clean word's. But where a longer
+    # pause follows that speech and the clean word's own speech comes after it, the speech
+    # is this word's last syllable, given by Whisper to the clean word.
     while k + 1 < len(runs) and runs[k + 1][0] < boundary:
         onset, offset = runs[k + 1]
         dip = onset - runs[k][1]
         if dip > _MAX_BRIDGE:
             break
         if dip >= _MIN_PAUSE - _EPSILON and offset > boundary and offset - boundary > _SYLLABLE:
+            if k + 2 < len(runs) and dip < runs[k + 2][0] - offset and runs[k + 2][0] < clean_end:
+                return pause.into(runs, k + 1, +1), "quiet"
             break
         k += 1
     if runs[k][1] <= boundary:

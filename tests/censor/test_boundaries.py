@@ -168,6 +168,36 @@ def test_a_pause_before_the_clean_word_after_is_the_boundary() -> None:
     assert refined.end < 0.86
 
 
+def test_a_last_syllable_whisper_gave_the_clean_word_after_is_kept() -> None:
+    # "motherfuck", a 60 ms closure, "-er", a 100 ms pause, "took": Whisper ends the word
+    # early and starts "took" at its end, so the "-er" runs past the estimated boundary.
+    audio = _signal(1.6, [(0.5, 0.8), (0.86, 0.97), (1.07, 1.35)])
+    words = _words((0.45, 0.75), (0.75, 1.3))
+    refined = _one(audio, words, 0)
+    assert refined.end == pytest.approx(0.97, abs=EDGE)
+    assert refined.end < 1.07 and refined.end_edge == "quiet"
+
+
+def test_a_short_clean_word_after_a_stop_closure_is_not_taken() -> None:
+    # The same audio, but the speech after the closure is all of a short clean word ("me"),
+    # which Whisper ends before the speech after the pause: that speech is another word's.
+    audio = _signal(1.6, [(0.5, 0.8), (0.86, 0.97), (1.07, 1.35)])
+    words = _words((0.45, 0.75), (0.75, 1.0), (1.05, 1.3))
+    refined = _one(audio, words, 0)
+    assert refined.end == pytest.approx(0.8, abs=EDGE)
+    assert refined.end < 0.86
+
+
+def test_an_end_a_little_past_the_estimated_boundary_is_found() -> None:
+    # "pissed off": the word runs 90 ms past its estimated boundary with the clean word
+    # (Whisper's end and the clean word's start, corrected), then a pause.
+    audio = _signal(1.6, [(0.5, 0.855), (0.945, 1.3)])
+    words = _words((0.3, 0.66), (0.66, 1.1))
+    refined = _one(audio, words, 0)
+    assert refined.end == pytest.approx(0.855, abs=EDGE)
+    assert refined.end < 0.945
+
+
 def test_first_word_after_silence_starts_where_its_speech_does() -> None:
     # Whisper often starts the first word of a window at 0.0 however late it is spoken.
     audio = _signal(1.2, [(0.5, 0.75)])
