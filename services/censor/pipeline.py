@@ -115,6 +115,7 @@ _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1
 _JOINED_GAP = 0.02
+_EPSILON = 1e-6  # word times are sums of float seconds
 # Words Whisper gave less than this that spell this close to a listed word are heard again
 # with it as a hotword (see _near_misses).
 _NEAR_PROBABILITY = 0.3
@@ -242,6 +243,64 @@ async def _split_words(
         ):
             dropped.add(i)
     return dropped
+
+
+async def _cut_short(
+    mono: np.ndarray,
+    words: list[Token],
+    matches: Sequence[Match],
+    entries: Sequence[WordEntry],
+    matcher: Matcher,
+    transcribe: Transcribe,
+) -> list[Token]:
+    """The words, with each match that Whisper may have cut short heard again.
+
+    Whisper sometimes writes a listed word and another word for the rest of a longer listed
+    one ("shit, where" for "Shithead"), unsure of that other word. Each match that runs on
+    with no gap into a clean word Whisper gave less than _RECHECK_PROBABILITY is heard again,
+    with 3 s of audio each side and, as hotwords, the list's single-word forms that start
+    with the match and are longer. Where that hearing matches a listed word from the match
+    on over the middle of the clean word, its tokens and what it heard in the rest of the
+    clean word's span take the place of the two. (Run after the split-word check, so a
+    clean word the prompt split is not heard as a longer listed one.)
+    """
+    forms = _sound_alikes(entries)
+    matched = {k for m in matches for k in range(m.first, m.last + 1)}
+    out = list(words)
+    for match in matches:
+        after = match.last + 1
+        if (
+            after >= len(words)
+            or after in matched
+            or words[after].start - match.end > _JOINED_GAP + _EPSILON
+            or words[after].probability >= _RECHECK_PROBABILITY
+        ):
+            continue
+        text = _bare(match.text)
+        longer = [f for f in forms if f.startswith(text) and f != text]
+        if not longer:
+            continue
+        rest = words[after]
+        heard = await _hear_again(mono, match.start, rest.end, longer, transcribe)
+        found = [
+            m
+            for m in matcher.match(heard)
+            if m.start < match.end and m.end >= 0.5 * (rest.start + rest.end)
+        ]
+        logger.debug("%r %r heard again as %s", match.text, rest.text, [m.text for m in found])
+        if not found:
+            continue
+        # The longer word and what that hearing heard in the rest of the clean word's span
+        # (Whisper gives a word the pause after it: "where" over 0.2-0.56 s) take the place
+        # of the match and the clean word.
+        longest = found[0]
+        tokens = heard[longest.first : longest.last + 1] + [
+            t for t in heard[longest.last + 1 :] if 0.5 * (t.start + t.end) <= rest.end
+        ]
+        lo, hi = min(longest.start, match.start), max(rest.end, tokens[-1].end)
+        out = [w for w in out if not lo <= 0.5 * (w.start + w.end) <= hi] + tokens
+        out.sort(key=lambda t: (t.start, t.end))
+    return out
 
 
 def _sound_alikes(entries: Sequence[WordEntry]) -> list[str]:
@@ -443,7 +502,10 @@ async def run_censor(
         words = await _opening(mono, words, matches, hotwords, matcher, transcribe)
         matches = matcher.match(words)
         split = await _split_words(mono, words, matches, matcher, transcribe)
+        dropped = {(m.start, m.end) for i, m in enumerate(matches) if i in split}
         matches = [m for i, m in enumerate(matches) if i not in split]
+        words = await _cut_short(mono, words, matches, request.entries, matcher, transcribe)
+        matches = [m for m in matcher.match(words) if (m.start, m.end) not in dropped]
         detected = len(Matcher(request.entries, "low", request.allow).match(words)) - len(split)
         # Whisper's word times are estimates (ends come early): each span's edges are
         # found again in the audio, within bounded margins (see boundaries.refine_spans).

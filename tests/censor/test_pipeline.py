@@ -206,6 +206,52 @@ async def test_a_sure_match_joined_to_an_unsure_word_is_heard_again(tmp_path, af
     assert [m.word for m in result.matches] == ([] if heard_again else ["cock"])
 
 
+def _cut_entries():
+    return [make_entry("shit", severity="medium"), make_entry("shithead", severity="high")]
+
+
+async def test_a_match_cut_short_is_heard_again_with_the_longer_listed_forms(tmp_path):
+    # "shit, where" for "Shithead": a listed word, then a word Whisper was unsure of.
+    first = [
+        Token("shit,", 0.5, 0.68, 0.08),
+        Token("where", 0.7, 1.06, 0.25),
+        Token("were", 1.06, 1.26, 0.99),
+    ]
+    # Heard again: the longer word, then "where" in the rest of the span Whisper gave it.
+    later = [
+        Token("shithead,", 0.5, 0.9, 0.31),
+        Token("where", 0.94, 1.04, 0.9),
+        Token("were", 1.06, 1.26, 0.99),
+    ]
+    result, calls = await _dry_run(tmp_path, _cut_entries(), first, later)
+    # The prompted and plain hearings, the split-word check (unsure), then this one.
+    assert len(calls) == 4 and calls[3][1] == ["shithead"]
+    assert [(w.text, w.start) for w in result.words] == [
+        ("shithead,", 0.5),
+        ("where", 0.94),
+        ("were", 1.06),
+    ]
+    [word] = result.censored
+    assert word.match.entry.word == "shithead" and word.whisper == Span(0.5, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("rest", "later", "passes"),
+    [
+        (Token("where", 0.7, 1.06, 0.9), [], 3),  # Whisper was sure of the next word
+        (Token("where", 0.8, 1.06, 0.25), [], 3),  # a gap: not the rest of the word
+        # Heard again, but as the listed word alone, not on into the next word.
+        (Token("where", 0.7, 1.06, 0.25), [Token("shit,", 0.5, 0.68, 0.5)], 4),
+    ],
+)
+async def test_a_match_not_cut_short_is_left_as_it_is(tmp_path, rest, later, passes):
+    first = [Token("shit,", 0.5, 0.68, 0.08), rest]
+    result, calls = await _dry_run(tmp_path, _cut_entries(), first, later)
+    assert len(calls) == passes
+    assert [w.text for w in result.words] == ["shit,", "where"]
+    assert [m.word for m in result.matches] == ["shit"]
+
+
 async def _near_run(tmp_path, first_pass, recheck_hears):
     entries = [make_entry("fuck", severity="high"), make_entry("damn", severity="low")]
     return await _dry_run(tmp_path, entries, first_pass, recheck_hears)
