@@ -298,8 +298,7 @@ async def _cut_short(
             t for t in heard[longest.last + 1 :] if 0.5 * (t.start + t.end) <= rest.end
         ]
         lo, hi = min(longest.start, match.start), max(rest.end, tokens[-1].end)
-        out = [w for w in out if not lo <= 0.5 * (w.start + w.end) <= hi] + tokens
-        out.sort(key=lambda t: (t.start, t.end))
+        out = _replaced(out, [(lo, hi, tokens)])
     return out
 
 
@@ -434,8 +433,18 @@ async def _plain_hearing(
 def _in_place(words: Sequence[Token], found: Sequence[Match], heard: list[Token]) -> list[Token]:
     """The words, with the tokens of each match of ``heard`` in ``found`` in place of the
     words whose middle it covers."""
-    tokens = [t for m in found for t in heard[m.first : m.last + 1]]
-    keep = [w for w in words if not any(m.start <= 0.5 * (w.start + w.end) <= m.end for m in found)]
+    return _replaced(words, [(m.start, m.end, heard[m.first : m.last + 1]) for m in found])
+
+
+def _replaced(
+    words: Sequence[Token], pieces: Sequence[tuple[float, float, Sequence[Token]]]
+) -> list[Token]:
+    """The words, with the tokens of each (start, end, tokens) piece in place of the words
+    whose middle lies in [start, end], in time order."""
+    tokens = [t for _, _, piece in pieces for t in piece]
+    keep = [
+        w for w in words if not any(lo <= 0.5 * (w.start + w.end) <= hi for lo, hi, _ in pieces)
+    ]
     return sorted(keep + tokens, key=lambda t: (t.start, t.end))
 
 

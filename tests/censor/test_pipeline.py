@@ -123,23 +123,28 @@ async def test_verification_can_be_switched_off(tmp_path):
     assert len(calls) == 2 and "verification" not in stages
 
 
-async def _dry_run(tmp_path, entries, first_pass, later, *, seconds=4.0, silence=0.2):
+async def _dry_run(
+    tmp_path, entries, first_pass, later, *, seconds=4.0, silence=0.2, plain=None, stages=None
+):
     """A dry run on a tone of ``seconds`` (after ``silence`` seconds of silence) whose
-    hearings with and without hotwords hear ``first_pass`` and every later pass ``later`` (in
-    the window's own times); returns the result and each pass's (samples, hotwords)."""
+    hearings with and without hotwords hear ``first_pass`` (the one without ``plain`` when
+    given) and every later pass ``later`` (in the window's own times); returns the result
+    and each pass's (samples, hotwords). Progress goes to ``stages`` as (stage, percent)."""
     rate = 22050
     t = np.arange(int(seconds * rate)) / rate
     source = write_audio(_tone(t, silence), tmp_path / "a.wav")
     calls = []
+    hearings = {1: first_pass, 2: first_pass if plain is None else plain}
 
     async def transcribe(pcm, duration, hotwords):
         calls.append((pcm, list(hotwords)))
-        for token in first_pass if len(calls) <= 2 else later:
+        for token in hearings.get(len(calls), later):
             yield token
         yield 100.0
 
     async def progress(stage, percent, message):
-        pass
+        if stages is not None:
+            stages.append((stage, percent))
 
     request = CensorRequest(
         input_path=source,
@@ -285,32 +290,11 @@ async def test_other_words_are_left_as_whisper_wrote_them(tmp_path, first, again
 
 async def _plain_run(tmp_path, entries, prompted, plain):
     """A dry run whose hearing with hotwords hears ``prompted`` and the one without
-    ``plain``; later passes hear nothing."""
-    rate = 22050
-    t = np.arange(int(4.0 * rate)) / rate
-    source = write_audio(_tone(t), tmp_path / "a.wav")
-    calls = []
-
-    async def transcribe(pcm, duration, hotwords):
-        calls.append(list(hotwords))
-        for token in {1: prompted, 2: plain}.get(len(calls), []):
-            yield token
-        yield 100.0
-
-    stages = []
-
-    async def progress(stage, percent, message):
-        stages.append((stage, percent))
-
-    request = CensorRequest(
-        input_path=source,
-        output_path=tmp_path / "out.wav",
-        entries=entries,
-        method="silence",
-        min_severity="low",
-        dry_run=True,
-    )
-    return await run_censor(request, transcribe, progress), calls, stages
+    ``plain``; later passes hear nothing. Returns the result, each pass's hotwords and the
+    progress as (stage, percent)."""
+    stages: list[tuple[str, float]] = []
+    result, calls = await _dry_run(tmp_path, entries, prompted, [], plain=plain, stages=stages)
+    return result, [hotwords for _, hotwords in calls], stages
 
 
 async def test_a_listed_word_heard_only_without_hotwords_is_censored(tmp_path):
