@@ -56,6 +56,9 @@ from services.transcriber.settings import TranscriberSettings
 __all__ = [
     "APPROACHES",
     "CLIPS",
+    "DEV_CLIPS",
+    "HOLDOUT_CLIPS",
+    "SETS",
     "FRAME_SECONDS",
     "Built",
     "Clip",
@@ -391,6 +394,130 @@ DEV_CLIPS: tuple[Clip, ...] = (
 )
 """A second set in the same style, for tuning: other sentences, voices, trap words and
 seeds. The reported set (``CLIPS``) is not tuned on."""
+
+
+HOLDOUT_CLIPS: tuple[Clip, ...] = (
+    Clip(
+        "hp1",
+        "piper",
+        "m4a",
+        "noise",
+        "[Shit], the printer is out of paper. {Arsenal} won the match on Sunday. My brother "
+        "is a total [dickhead] about money. We watched a {Hitchcock} film last night. Where "
+        "the [fuck] are my glasses? She kept a {scrapbook} of the trip. [Goddamn it]",
+    ),
+    Clip(
+        "hp2",
+        "piper",
+        "ogg",
+        "clean",
+        "[Bastard] stole my lunch again. The {cockroach} ran under the fridge. Quit [pissing] "
+        "about and help me. We need to {assess} the damage first. That was a [fucking] "
+        "disaster. Do not {harass} the neighbours. Go to [hell]",
+    ),
+    Clip(
+        "hp3",
+        "piper",
+        "wav",
+        "music",
+        "Our {Dickinson} poems are due on Friday. That [motherfucker] scratched my door. The "
+        "{witch} in the play was brilliant. Stop talking [crap] all the time. They toured "
+        "{Buckingham} palace in June. What a [dumbass]",
+    ),
+    Clip(
+        "hp4",
+        "piper",
+        "flac",
+        "noise",
+        "[Fucking] [hell], it is cold out here. Please do not {embarrass} me at dinner. You are a "
+        "lazy [prick] and everyone knows it. The {cockroach} is back in the kitchen. [Holy "
+        "shit], the dog can open doors. I read {Dickinson} on the train. [Bullshit]",
+    ),
+    Clip(
+        "hp5",
+        "piper",
+        "mp3",
+        "music",
+        "[Asshole], you nearly hit me. I will {assess} the essays tonight. This [shitty] "
+        "laptop crashed again. The {Arsenal} shirt is in the wash. He is a [wanker] and a "
+        "liar. Mind the {witch} hat on the chair. You [son of a bitch]",
+    ),
+    Clip(
+        "hp6",
+        "piper",
+        "m4a",
+        "clean",
+        "The {Hitchcock} season starts next week. [Damn], I left my keys inside. He [fucked] "
+        "the whole thing up. We {harass} nobody here. Tell that [jackass] to leave. Our "
+        "{scrapbook} has photos from Spain. [Bollocks]",
+    ),
+    Clip(
+        "he1",
+        "espeak",
+        "ogg",
+        "music",
+        "[Fucker], you broke my phone. The {Arsenal} fans sang all night. This [goddamn] "
+        "door is stuck again. I found a {cockroach} in the shed. Stop being such a "
+        "[douchebag]. We toured {Buckingham} in the rain. [Shit].",
+        voice="en-gb-scotland",
+    ),
+    Clip(
+        "he2",
+        "espeak",
+        "flac",
+        "clean",
+        "[Bitch], do not touch my car. Please {assess} the plan before lunch. He is a "
+        "[motherfucking] liar. Her {Hitchcock} poster hangs in the hall. You [dickhead], "
+        "look where you are going. I read {Dickinson} at night. [Bullshit].",
+        voice="en-us-nyc",
+    ),
+    Clip(
+        "he3",
+        "espeak",
+        "mp3",
+        "noise",
+        "[Hell], that was a long day. The {witch} flew over the hill. That [asshole] parked in "
+        "my space. Do not {embarrass} your sister. This [crappy] weather never stops. We keep a "
+        "{scrapbook} of old letters. [Fuck] off.",
+        voice="en-us+f4",
+    ),
+    Clip(
+        "he4",
+        "espeak",
+        "wav",
+        "music",
+        "[Damn it], the bus is gone. Nobody should {harass} the staff. I am so [pissed] at him "
+        "today. The {cockroach} hid behind the stove. He is a [fucking] idiot. We visited "
+        "{Buckingham} last year. [Son of a bitch].",
+        voice="en-gb-scotland",
+    ),
+    Clip(
+        "he5",
+        "espeak",
+        "m4a",
+        "clean",
+        "[Crap], I forgot the tickets. The {Arsenal} game was on the radio. That [bastard] "
+        "lied to me. My {Dickinson} book is overdue. Get your [shit] out of my room. They "
+        "{assess} every claim. [Motherfucker].",
+        voice="en-us-nyc",
+    ),
+    Clip(
+        "he6",
+        "espeak",
+        "ogg",
+        "noise",
+        "[Jackass], you spilled my coffee. The {Hitchcock} film scared me. Stop [fucking] "
+        "around, we are late. Do not {embarrass} the guests. What a [prick] he is. The "
+        "{witch} costume is too small. [Holy shit].",
+        voice="en-us+f4",
+    ),
+)
+"""A third set, held out: other sentences, voices, trap words and seeds again, written
+before any run on it and run once, with the code it reports on, to tell how the numbers
+hold on audio nothing was tuned to."""
+
+SETS = {"main": CLIPS, "dev": DEV_CLIPS, "holdout": HOLDOUT_CLIPS}
+_SEEDS = ((0, CLIPS), (100, DEV_CLIPS), (200, HOLDOUT_CLIPS))  # noise and music seeds
 
 
 # --- The script's ground truth -----------------------------------------------------------
@@ -881,7 +1008,7 @@ def build_set(clips: Sequence[Clip], espeak: Espeak | None) -> list[Built]:
     """Synthesizes and mixes every clip; espeak clips are left out without espeak-ng."""
     built = []
     for clip in clips:
-        seed = CLIPS.index(clip) if clip in CLIPS else 100 + DEV_CLIPS.index(clip)
+        seed = next(base + c.index(clip) for base, c in _SEEDS if clip in c)
         if clip.source == "espeak":
             if espeak is None:
                 continue
@@ -1480,7 +1607,7 @@ async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         espeak = None
         missing.append("libespeak-ng is not installed, so the set holds piper speech only")
         logger.warning("libespeak-ng not found: piper speech only")
-    chosen = DEV_CLIPS if args.set == "dev" else CLIPS
+    chosen = SETS[args.set]
     clips = [c for c in chosen if not args.files or c.name in args.files]
     logger.info("synthesizing %d files", len(clips))
     built = await asyncio.to_thread(build_set, clips, espeak)
@@ -1675,9 +1802,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", nargs="*", help="only these files of the set (p1 ... e6)")
     parser.add_argument(
         "--set",
-        choices=("main", "dev"),
+        choices=tuple(SETS),
         default="main",
-        help="main: the reported set (default); dev: the tuning set (censor_accuracy-dev.*)",
+        help="main: the reported set (default); dev: the tuning set (censor_accuracy-dev.*); "
+        "holdout: the held-out set (censor_accuracy-holdout.*)",
     )
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -1690,7 +1818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
         report = asyncio.run(_bench(args, Path(tmp)))
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / ("censor_accuracy-dev" if args.set == "dev" else "censor_accuracy")
+    stem = args.out_dir / ("censor_accuracy" + ("" if args.set == "main" else f"-{args.set}"))
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = markdown_report(report)
     stem.with_suffix(".md").write_text(table, encoding="utf-8")

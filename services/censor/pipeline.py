@@ -108,12 +108,15 @@ _HEARD_PROBABILITY = 0.5
 _VERIFY_GAP = 0.3  # seconds of silence between the joined cuts
 _SAMPLE_RATE = 16_000  # what the transcriber takes
 # Matches Whisper gave less than this probability, or that run on with no more than
-# _JOINED_GAP into a clean word it gave less, are heard again without hotwords, with this
-# much audio around them; a longer word heard there with at least _SPLIT_PROBABILITY
-# that starts with the match means the prompt split it (see _split_words).
+# _JOINED_GAP into or from a clean word it gave less, are heard again without hotwords,
+# with this much audio around them; a longer word heard there with at least
+# _SPLIT_PROBABILITY that holds the match means the prompt split it (see _split_words).
 _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1
+# A match Whisper gave no more than this with the hotwords may be the prompt's word alone
+# (see _plain_hearing).
+_FORCED_PROBABILITY = 0.05
 _JOINED_GAP = 0.02
 _EPSILON = 1e-6  # word times are sums of float seconds
 # Words Whisper gave less than this that spell this close to a listed word are heard again
@@ -200,6 +203,7 @@ async def _split_words(
     mono: np.ndarray,
     words: Sequence[Token],
     matches: Sequence[Match],
+    plain: Sequence[Token],
     matcher: Matcher,
     transcribe: Transcribe,
 ) -> set[int]:
@@ -207,42 +211,64 @@ async def _split_words(
 
     With listed words in its prompt Whisper sometimes cuts a longer word so that its first
     part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin"),
-    sure of the listed part and unsure of the rest ("cock bitlights" for "cockpit lights").
-    Each match Whisper was unsure of, or that runs on with no gap into a clean word it was
-    unsure of, is heard again, with 3 s of audio each side and no hotwords. It is dropped
-    when that hearing matches no listed word there and writes, with some confidence, one
-    longer word that starts with the matched text.
+    sure of the listed part and unsure of the rest ("cock bitlights" for "cockpit lights"),
+    or so that its last part does, unsure of the start ("hang cock" for "Hancock"). Each
+    match Whisper was unsure of, or that runs on with no gap into or from a clean word it
+    was unsure of, is dropped when the hearing without hotwords (``plain``), or else a
+    hearing of it again with 3 s of audio each side and no hotwords, matches no listed
+    word there and writes, with some confidence, one longer word that starts with the
+    matched text, or, where the unsure word came before it, one that ends with it.
     """
     matched = {k for m in matches for k in range(m.first, m.last + 1)}
+
+    def unsure_neighbour(k: int) -> bool:
+        return (
+            0 <= k < len(words) and k not in matched and words[k].probability < _RECHECK_PROBABILITY
+        )
+
+    def split(match: Match, heard: Sequence[Token], cut_before: bool) -> bool:
+        if any(_overlap(m, match) for m in matcher.match(heard)):
+            return False
+        text = _bare(match.text)
+        longer = [
+            _bare(t.text)
+            for t in heard
+            if _overlap(t, match) and t.probability >= _SPLIT_PROBABILITY
+        ]
+        return any(
+            word != text and (word.startswith(text) or (cut_before and word.endswith(text)))
+            for word in longer
+        )
+
     dropped: set[int] = set()
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
-        after = match.last + 1
-        joined = (
-            after < len(words)
-            and after not in matched
-            and words[after].start - match.end <= _JOINED_GAP
-        )
-        if unsure >= _RECHECK_PROBABILITY and not (
-            joined and words[after].probability < _RECHECK_PROBABILITY
-        ):
+        before, after = match.first - 1, match.last + 1
+        cut_after = unsure_neighbour(after) and _joined(match.end, words[after].start)
+        cut_before = unsure_neighbour(before) and _joined(words[before].end, match.start)
+        if unsure >= _RECHECK_PROBABILITY and not (cut_after or cut_before):
+            continue
+        if split(match, plain, cut_before):
+            dropped.add(i)
             continue
         heard = await _hear_again(mono, match.start, match.end, (), transcribe)
-        over = [t for t in heard if t.start < match.end and t.end > match.start]
         logger.debug(
-            "re-heard %r as %s", match.text, [(t.text, round(t.probability, 2)) for t in over]
+            "re-heard %r as %s",
+            match.text,
+            [(t.text, round(t.probability, 2)) for t in heard if t.end > match.start],
         )
-        if any(m.start < match.end and m.end > match.start for m in matcher.match(heard)):
-            continue
-        text = _bare(match.text)
-        if any(
-            t.probability >= _SPLIT_PROBABILITY
-            and _bare(t.text).startswith(text)
-            and _bare(t.text) != text
-            for t in over
-        ):
+        if split(match, heard, cut_before):
             dropped.add(i)
     return dropped
+
+
+def _overlap(a: Token | Match, b: Token | Match) -> bool:
+    return a.start < b.end and a.end > b.start
+
+
+def _joined(end: float, start: float) -> bool:
+    """Whether a word starting at ``start`` runs on with no gap from one ending at ``end``."""
+    return start - end <= _JOINED_GAP + _EPSILON
 
 
 async def _cut_short(
@@ -272,7 +298,7 @@ async def _cut_short(
         if (
             after >= len(words)
             or after in matched
-            or words[after].start - match.end > _JOINED_GAP + _EPSILON
+            or not _joined(match.end, words[after].start)
             or words[after].probability >= _RECHECK_PROBABILITY
         ):
             continue
@@ -403,14 +429,21 @@ async def _plain_hearing(
     matcher: Matcher,
     transcribe: Transcribe,
     progress: Progress,
-) -> list[Token]:
-    """The words, with each listed word that a hearing without hotwords finds elsewhere.
+) -> tuple[list[Token], list[Token]]:
+    """The words, corrected by a hearing without hotwords, and that hearing's words.
 
     The hotwords make Whisper write listed words it would otherwise miss, but now and then
     they make it write another word for one it hears plainly without them ("task hole" and
     "prayer" for "asshole" and "crap", which it writes with no prompt). So the whole audio is
     transcribed once more with no hotwords, and each match of that transcript that overlaps
     no match of the first takes the place of the words whose middle it covers.
+
+    The other way round, a match of the first that Whisper gave at most
+    _FORCED_PROBABILITY is the prompt's word, not the speaker's, where this hearing matches
+    nothing over it and is at least _RECHECK_PROBABILITY sure of the one word over its
+    middle ("shit arcade", 0.03, for "shiitake", heard "sheet arcade" with 0.45): that word
+    takes its place. (A listed word at a file's first sample gets as little, but there this
+    hearing hears a listed word too, or is unsure of what it hears.)
     """
     plain: list[Token] = []
     async for item in transcribe(mono, duration, ()):
@@ -419,15 +452,22 @@ async def _plain_hearing(
         else:
             await progress("transcription", 50.0 + 0.5 * float(item), "Hearing it again...")
     matches = matcher.match(words)
-    found = [
-        m
-        for m in matcher.match(plain)
-        if not any(m.start < other.end and m.end > other.start for other in matches)
-    ]
-    if not found:
-        return words
-    logger.info("heard without hotwords: %s", [(m.text, round(m.start, 2)) for m in found])
-    return _in_place(words, found, plain)
+    heard = matcher.match(plain)
+    found = [m for m in heard if not any(_overlap(m, other) for other in matches)]
+    pieces = [(m.start, m.end, plain[m.first : m.last + 1]) for m in found]
+    for match in matches:
+        if min(t.probability for t in words[match.first : match.last + 1]) > _FORCED_PROBABILITY:
+            continue
+        if any(_overlap(m, match) for m in heard):
+            continue
+        middle = 0.5 * (match.start + match.end)
+        over = [t for t in plain if t.start <= middle <= t.end]
+        if len(over) == 1 and over[0].probability >= _RECHECK_PROBABILITY:
+            logger.info("%r only the prompt heard: %r without it", match.text, over[0].text)
+            pieces.append((match.start, match.end, over))
+    if found:
+        logger.info("heard without hotwords: %s", [(m.text, round(m.start, 2)) for m in found])
+    return _replaced(words, pieces), plain
 
 
 def _in_place(words: Sequence[Token], found: Sequence[Match], heard: list[Token]) -> list[Token]:
@@ -499,8 +539,11 @@ async def run_censor(
             else:
                 await progress("transcription", share * float(item), "Transcribing audio...")
         matcher = Matcher(request.entries, request.min_severity, request.allow)
+        plain: list[Token] = []
         if hotwords:
-            words = await _plain_hearing(mono, audio.duration, words, matcher, transcribe, progress)
+            words, plain = await _plain_hearing(
+                mono, audio.duration, words, matcher, transcribe, progress
+            )
         await progress("transcription", 100.0, f"Transcribed {len(words)} words")
 
         await progress("matching", 0.0, "Matching words against the list...")
@@ -510,7 +553,7 @@ async def run_censor(
         matches = matcher.match(words)
         words = await _opening(mono, words, matches, hotwords, matcher, transcribe)
         matches = matcher.match(words)
-        split = await _split_words(mono, words, matches, matcher, transcribe)
+        split = await _split_words(mono, words, matches, plain, matcher, transcribe)
         dropped = {(m.start, m.end) for i, m in enumerate(matches) if i in split}
         matches = [m for i, m in enumerate(matches) if i not in split]
         words = await _cut_short(mono, words, matches, request.entries, matcher, transcribe)

@@ -9,7 +9,9 @@ import pytest
 
 from benchmarks.censor_accuracy import (
     CLIPS,
+    DEV_CLIPS,
     FRAME_SECONDS,
+    HOLDOUT_CLIPS,
     Built,
     Clip,
     Espeak,
@@ -81,7 +83,7 @@ def test_espeak_units_are_clean_words_and_whole_marks():
     assert all(plain[w.start : w.end] == w.text for w in words)
 
 
-@pytest.mark.parametrize("clip", CLIPS, ids=lambda c: c.name)
+@pytest.mark.parametrize("clip", CLIPS + HOLDOUT_CLIPS, ids=lambda c: c.name)
 def test_only_the_explicit_marks_hold_listed_words(clip: Clip):
     """The truth is exact: the matcher finds every explicit mark whole, and nothing else."""
     plain, segments = parse_script(clip.text)
@@ -97,12 +99,31 @@ def test_only_the_explicit_marks_hold_listed_words(clip: Clip):
         assert any(start <= s.start and s.end <= end for start, end in covered), s.text
 
 
-def test_the_set_covers_every_format_condition_and_source():
-    assert {c.fmt for c in CLIPS} == {"mp3", "wav", "flac", "m4a", "ogg"}
+@pytest.mark.parametrize("clips", [CLIPS, HOLDOUT_CLIPS], ids=["main", "holdout"])
+def test_each_set_covers_every_format_condition_and_source(clips):
     for source in ("piper", "espeak"):
-        mine = [c for c in CLIPS if c.source == source]
+        mine = [c for c in clips if c.source == source]
         assert {c.fmt for c in mine} == {"mp3", "wav", "flac", "m4a", "ogg"}
         assert {c.condition for c in mine} == {"clean", "noise", "music"}
+        starts = [parse_script(c.text)[1][0].kind for c in mine]
+        assert starts.count("explicit") >= len(mine) // 2  # words at the very start
+
+
+def test_the_held_out_set_shares_no_trap_word_voice_or_sentence_with_the_others():
+    def parts(clips):
+        segments = [s for c in clips for s in parse_script(c.text)[1]]
+        traps = {s.text.casefold() for s in segments if s.kind == "trap"}
+        plain = " ".join(parse_script(c.text)[0] for c in clips)
+        sentences = {x.strip() for x in re.split(r"[.?!]", plain) if len(x.split()) > 3}
+        return traps, {c.voice for c in clips if c.voice}, sentences
+
+    held = parts(HOLDOUT_CLIPS)
+    for other in (parts(CLIPS), parts(DEV_CLIPS)):
+        for mine, theirs in zip(held, other, strict=True):
+            assert not mine & theirs
+
+
+def test_the_main_set_holds_the_issue_s_trap_words():
     texts = " ".join(c.text for c in CLIPS)
     for trap in ("assassin", "class", "bass", "Dickens", "Scunthorpe", "shell", "cocktail"):
         assert "{" + trap + "}" in texts

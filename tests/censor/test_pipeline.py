@@ -211,6 +211,81 @@ async def test_a_sure_match_joined_to_an_unsure_word_is_heard_again(tmp_path, af
     assert [m.word for m in result.matches] == ([] if heard_again else ["cock"])
 
 
+@pytest.mark.parametrize(
+    "before, heard, kept",
+    [
+        # "hang cock" for "Hancock": unsure of the start, joined to the listed part.
+        (Token("hang", 0.7, 1.0, 0.04), [Token("Hencock", 0.7, 1.2, 0.39)], False),
+        (Token("hang", 0.7, 1.0, 0.04), [Token("Hencock", 0.7, 1.2, 0.05)], True),  # no trust
+        (Token("hang", 0.7, 1.0, 0.04), [Token("hang", 0.7, 1.0), Token("cock", 1.0, 1.2)], True),
+        # A longer word that ends with the match counts only where the unsure word came
+        # before: after a gap the match is not heard again at all.
+        (Token("hang", 0.7, 0.9, 0.04), [Token("Hencock", 0.7, 1.2, 0.39)], True),
+        (Token("hang", 0.7, 1.0, 0.9), [Token("Hencock", 0.7, 1.2, 0.39)], True),  # sure of it
+    ],
+)
+async def test_a_sure_match_joined_from_an_unsure_word_is_heard_again(
+    tmp_path, before, heard, kept
+):
+    first = [before, Token("cock,", 1.0, 1.2, 0.69), Token("read", 1.4, 1.6, 0.9)]
+    entries = [make_entry("cock", severity="medium")]
+    result, calls = await _dry_run(tmp_path, entries, first, heard)
+    heard_again = before.end == 1.0 and before.probability < 0.3
+    assert len(calls) == (3 if heard_again else 2)
+    assert [m.word for m in result.matches] == (["cock"] if kept else [])
+
+
+async def test_a_split_the_hearing_without_hotwords_shows_needs_no_re_check(tmp_path):
+    first = [
+        Token("hang", 0.7, 1.0, 0.04),
+        Token("cock,", 1.0, 1.2, 0.69),
+        Token("read", 1.4, 1.6, 0.9),
+    ]
+    plain = [Token("Hencock", 0.7, 1.2, 0.39), Token("reads", 1.2, 1.6, 0.55)]
+    entries = [make_entry("cock", severity="medium")]
+    result, calls = await _dry_run(tmp_path, entries, first, [], plain=plain)
+    assert result.matches == [] and len(calls) == 2
+
+
+def _forced_first(probability):
+    return [
+        Token("bought", 0.5, 0.8, 0.9),
+        Token("shit", 0.8, 1.05, probability),
+        Token("arcade", 1.05, 1.45, 0.81),
+    ]
+
+
+async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(tmp_path):
+    # "shit arcade" (0.03) for "shiitake": without hotwords Whisper hears "sheet" (0.45).
+    plain = [
+        Token("bought", 0.5, 0.8, 0.9),
+        Token("sheet", 0.8, 1.08, 0.45),
+        Token("arcade", 1.08, 1.45, 0.6),
+    ]
+    entries = [make_entry("shit", severity="medium")]
+    result, _ = await _dry_run(tmp_path, entries, _forced_first(0.03), [], plain=plain)
+    assert [w.text for w in result.words] == ["bought", "sheet", "arcade"]
+    assert result.matches == [] and result.words_detected == 0
+
+
+@pytest.mark.parametrize(
+    "probability, over",
+    [
+        (0.06, Token("sheet", 0.8, 1.08, 0.45)),  # the prompted hearing was not that unsure
+        (0.03, Token("sheet", 0.8, 1.08, 0.2)),  # nor the plain one sure of another word
+        (0.03, Token("shit", 0.8, 1.08, 0.2)),  # the plain one hears the listed word too
+        (0.03, Token("sheet", 0.8, 0.9, 0.45)),  # not over the match's middle
+    ],
+)
+async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(
+    tmp_path, probability, over
+):
+    plain = [Token("bought", 0.5, 0.8, 0.9), over, Token("arcade", 1.08, 1.45, 0.6)]
+    entries = [make_entry("shit", severity="medium")]
+    result, _ = await _dry_run(tmp_path, entries, _forced_first(probability), [], plain=plain)
+    assert [m.word for m in result.matches] == ["shit"]
+
+
 def _cut_entries():
     return [make_entry("shit", severity="medium"), make_entry("shithead", severity="high")]
 
