@@ -212,19 +212,23 @@ async def _split_words(
     With listed words in its prompt Whisper sometimes cuts a longer word so that its first
     part reads as one of them ("cock that door" for "cockpit door", "ass" for "assassin"),
     sure of the listed part and unsure of the rest ("cock bitlights" for "cockpit lights"),
-    or so that its last part does, unsure of the start ("hang cock" for "Hancock"). Each
-    match Whisper was unsure of, or that runs on with no gap into or from a clean word it
-    was unsure of, is dropped when the hearing without hotwords (``plain``), or else a
-    hearing of it again with 3 s of audio each side and no hotwords, matches no listed
-    word there and writes, with some confidence, one longer word that starts with the
-    matched text, or, where the unsure word came before it, one that ends with it.
+    or so that its last part does, unsure of the start ("hang cock" for "Hancock"). A match
+    is dropped when a hearing without hotwords matches no listed word there and writes,
+    with some confidence, one longer word that starts with the matched text, or, where a
+    clean word runs on into the match, one that ends with it. The hearing of the whole
+    audio without hotwords (``plain``) is asked for every match that Whisper was unsure of
+    or that runs on with no gap into or from a clean word; where it shows no split, a
+    match Whisper was unsure of, or whose joined clean neighbour it was unsure of, is heard
+    again, with 3 s of audio each side and no hotwords.
     """
     matched = {k for m in matches for k in range(m.first, m.last + 1)}
 
-    def unsure_neighbour(k: int) -> bool:
-        return (
-            0 <= k < len(words) and k not in matched and words[k].probability < _RECHECK_PROBABILITY
-        )
+    def clean_joined(match: Match, k: int) -> bool:
+        """Whether word ``k`` is a clean word that runs on with no gap into or from the match."""
+        if not 0 <= k < len(words) or k in matched:
+            return False
+        word = words[k]
+        return _joined(word.end, match.start) if k < match.first else _joined(match.end, word.start)
 
     def split(match: Match, heard: Sequence[Token], cut_before: bool) -> bool:
         if any(_overlap(m, match) for m in matcher.match(heard)):
@@ -244,12 +248,16 @@ async def _split_words(
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
         before, after = match.first - 1, match.last + 1
-        cut_after = unsure_neighbour(after) and _joined(match.end, words[after].start)
-        cut_before = unsure_neighbour(before) and _joined(words[before].end, match.start)
-        if unsure >= _RECHECK_PROBABILITY and not (cut_after or cut_before):
-            continue
-        if split(match, plain, cut_before):
+        into, off = clean_joined(match, after), clean_joined(match, before)
+        # The hearing without hotwords is there already: every match that runs on into or
+        # from a clean word is checked against it ("dick insonetite" for "Dickinson", sure
+        # of "dick"), not only the unsure ones.
+        if (unsure < _RECHECK_PROBABILITY or into or off) and split(match, plain, off):
             dropped.add(i)
+            continue
+        cut_after = into and words[after].probability < _RECHECK_PROBABILITY
+        cut_before = off and words[before].probability < _RECHECK_PROBABILITY
+        if unsure >= _RECHECK_PROBABILITY and not (cut_after or cut_before):
             continue
         heard = await _hear_again(mono, match.start, match.end, (), transcribe)
         logger.debug(
@@ -260,6 +268,11 @@ async def _split_words(
         if split(match, heard, cut_before):
             dropped.add(i)
     return dropped
+
+
+def _similarity(a: str, b: str) -> float:
+    """How close two words spell, from 0 to 1 (difflib's ratio of their bare letters)."""
+    return difflib.SequenceMatcher(None, _bare(a), _bare(b)).ratio()
 
 
 def _overlap(a: Token | Match, b: Token | Match) -> bool:
@@ -358,7 +371,7 @@ async def _near_misses(
         text = _bare(word.text)
         if len(text) < _NEAR_MIN_LETTERS:
             continue
-        close = [f for f in forms if difflib.SequenceMatcher(None, text, f).ratio() >= _NEAR_RATIO]
+        close = [f for f in forms if _similarity(text, f) >= _NEAR_RATIO]
         if not close:
             continue
         heard = await _hear_again(mono, word.start, word.end, close, transcribe)
@@ -443,7 +456,9 @@ async def _plain_hearing(
     nothing over it and is at least _RECHECK_PROBABILITY sure of the one word over its
     middle ("shit arcade", 0.03, for "shiitake", heard "sheet arcade" with 0.45): that word
     takes its place. (A listed word at a file's first sample gets as little, but there this
-    hearing hears a listed word too, or is unsure of what it hears.)
+    hearing hears a listed word too, or is unsure of what it hears.) Not where that word
+    spells close to the match (a near-homophone, "Baster" for "bastard"): that may be the
+    listed word misheard.
     """
     plain: list[Token] = []
     async for item in transcribe(mono, duration, ()):
@@ -462,7 +477,11 @@ async def _plain_hearing(
             continue
         middle = 0.5 * (match.start + match.end)
         over = [t for t in plain if t.start <= middle <= t.end]
-        if len(over) == 1 and over[0].probability >= _RECHECK_PROBABILITY:
+        if (
+            len(over) == 1
+            and over[0].probability >= _RECHECK_PROBABILITY
+            and _similarity(over[0].text, match.text) < _NEAR_RATIO
+        ):
             logger.info("%r only the prompt heard: %r without it", match.text, over[0].text)
             pieces.append((match.start, match.end, over))
     if found:

@@ -247,6 +247,26 @@ async def test_a_split_the_hearing_without_hotwords_shows_needs_no_re_check(tmp_
     assert result.matches == [] and len(calls) == 2
 
 
+@pytest.mark.parametrize(
+    "after, kept",
+    [
+        (Token("insonetite,", 1.0, 1.5, 0.36), False),  # runs on from the match
+        (Token("insonetite,", 1.1, 1.5, 0.36), True),  # after a gap: not one word
+    ],
+)
+async def test_a_sure_match_is_checked_against_the_hearing_without_hotwords(
+    tmp_path, after, kept
+):
+    # "dick insonetite" for "Dickinson": sure of "dick", and of the word after it enough
+    # that it is not heard again; the hearing without hotwords wrote "Dickinson".
+    first = [Token("read", 0.5, 0.66, 0.95), Token("dick", 0.76, 1.0, 0.9), after]
+    plain = [Token("read", 0.5, 0.66, 0.97), Token("Dickinson", 0.76, 1.24, 0.43)]
+    entries = [make_entry("dick", severity="medium")]
+    result, calls = await _dry_run(tmp_path, entries, first, [], plain=plain)
+    assert len(calls) == 2  # no hearing again
+    assert [m.word for m in result.matches] == (["dick"] if kept else [])
+
+
 def _forced_first(probability):
     return [
         Token("bought", 0.5, 0.8, 0.9),
@@ -275,11 +295,10 @@ async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(tm
         (0.03, Token("sheet", 0.8, 1.08, 0.2)),  # nor the plain one sure of another word
         (0.03, Token("shit", 0.8, 1.08, 0.2)),  # the plain one hears the listed word too
         (0.03, Token("sheet", 0.8, 0.9, 0.45)),  # not over the match's middle
+        (0.03, Token("shot", 0.8, 1.08, 0.45)),  # it spells close: the listed word misheard?
     ],
 )
-async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(
-    tmp_path, probability, over
-):
+async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(tmp_path, probability, over):
     plain = [Token("bought", 0.5, 0.8, 0.9), over, Token("arcade", 1.08, 1.45, 0.6)]
     entries = [make_entry("shit", severity="medium")]
     result, _ = await _dry_run(tmp_path, entries, _forced_first(probability), [], plain=plain)
