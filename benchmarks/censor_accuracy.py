@@ -12,8 +12,10 @@ the set covers mp3, wav, flac, m4a and ogg. Then, in one run on the same files:
 Each output is decoded and judged against the ground truth in 20 ms frames: strict recall, the
 audible leak per explicit word, the share of clean-speech frames damaged and the trap words
 damaged. Writes ``benchmarks/results/censor_accuracy.json`` and ``.md``, overwriting the last run.
+Two more sets in the same style run the same way: ``--set dev``, used for tuning, and
+``--set holdout``, held out (``censor_accuracy-dev.*`` and ``censor_accuracy-holdout.*``).
 
-    python -m benchmarks.censor_accuracy
+    python -m benchmarks.censor_accuracy [--set main|dev|holdout]
 """
 
 from __future__ import annotations
