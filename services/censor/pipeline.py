@@ -230,8 +230,10 @@ async def _split_words(
         word = words[k]
         return _joined(word.end, match.start) if k < match.first else _joined(match.end, word.start)
 
-    def split(match: Match, heard: Sequence[Token], cut_before: bool) -> bool:
-        if any(_overlap(m, match) for m in matcher.match(heard)):
+    def split(
+        match: Match, heard: Sequence[Token], listed: Sequence[Match], cut_before: bool
+    ) -> bool:
+        if any(_overlap(m, match) for m in listed):
             return False
         text = _bare(match.text)
         longer = [
@@ -244,6 +246,7 @@ async def _split_words(
             for word in longer
         )
 
+    plain_matches = matcher.match(plain)
     dropped: set[int] = set()
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
@@ -252,7 +255,8 @@ async def _split_words(
         # The hearing without hotwords is there already: every match that runs on into or
         # from a clean word is checked against it ("dick insonetite" for "Dickinson", sure
         # of "dick"), not only the unsure ones.
-        if (unsure < _RECHECK_PROBABILITY or into or off) and split(match, plain, off):
+        checked = unsure < _RECHECK_PROBABILITY or into or off
+        if checked and split(match, plain, plain_matches, off):
             dropped.add(i)
             continue
         cut_after = into and words[after].probability < _RECHECK_PROBABILITY
@@ -265,7 +269,7 @@ async def _split_words(
             match.text,
             [(t.text, round(t.probability, 2)) for t in heard if t.end > match.start],
         )
-        if split(match, heard, cut_before):
+        if split(match, heard, matcher.match(heard), cut_before):
             dropped.add(i)
     return dropped
 

@@ -254,9 +254,7 @@ async def test_a_split_the_hearing_without_hotwords_shows_needs_no_re_check(tmp_
         (Token("insonetite,", 1.1, 1.5, 0.36), True),  # after a gap: not one word
     ],
 )
-async def test_a_sure_match_is_checked_against_the_hearing_without_hotwords(
-    tmp_path, after, kept
-):
+async def test_a_sure_match_is_checked_against_the_hearing_without_hotwords(tmp_path, after, kept):
     # "dick insonetite" for "Dickinson": sure of "dick", and of the word after it enough
     # that it is not heard again; the hearing without hotwords wrote "Dickinson".
     first = [Token("read", 0.5, 0.66, 0.95), Token("dick", 0.76, 1.0, 0.9), after]
