@@ -488,6 +488,8 @@ async def _plain_hearing(
         ):
             logger.info("%r only the prompt heard: %r without it", match.text, over[0].text)
             pieces.append((match.start, match.end, over))
+    if not pieces:
+        return words, plain
     if found:
         logger.info("heard without hotwords: %s", [(m.text, round(m.start, 2)) for m in found])
     return _replaced(words, pieces), plain
