@@ -57,10 +57,12 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check services tests
 	$(VENV)/bin/mypy services
 
-bench: install espeak ## Censor stages' real-time factors; censor accuracy beside the classic approach; denoise quality beside noisereduce and RNNoise, and its speed
+bench: install espeak ## Censor stages' real-time factors; censor accuracy beside the classic approach (main, dev and held-out sets); denoise quality beside noisereduce and RNNoise, and its speed
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m benchmarks.censor_stages --device cpu
 	$(PY) -m benchmarks.censor_accuracy
+	$(PY) -m benchmarks.censor_accuracy --set dev
+	$(PY) -m benchmarks.censor_accuracy --set holdout
 	$(PY) -m benchmarks.denoise_quality
 	$(PY) -m benchmarks.denoise_speed
 	$(PY) -m benchmarks.jobs_throughput
