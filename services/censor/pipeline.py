@@ -455,7 +455,7 @@ async def _plain_hearing(
     transcribed once more with no hotwords, and each match of that transcript that overlaps
     no match of the first takes the place of the words whose middle it covers.
 
-    The other way round, a match of the first that Whisper gave at most
+    The other way round, a one-word match of the first that Whisper gave at most
     _FORCED_PROBABILITY is the prompt's word, not the speaker's, where this hearing matches
     nothing over it and is at least _RECHECK_PROBABILITY sure of the one word over its
     middle ("shit arcade", 0.03, for "shiitake", heard "sheet arcade" with 0.45): that word
@@ -475,7 +475,8 @@ async def _plain_hearing(
     found = [m for m in heard if not any(_overlap(m, other) for other in matches)]
     pieces = [(m.start, m.end, plain[m.first : m.last + 1]) for m in found]
     for match in matches:
-        if min(t.probability for t in words[match.first : match.last + 1]) > _FORCED_PROBABILITY:
+        # One word: a phrase with one unsure word in it ("son of a bitch") is left alone.
+        if match.first != match.last or words[match.first].probability > _FORCED_PROBABILITY:
             continue
         if any(_overlap(m, match) for m in heard):
             continue

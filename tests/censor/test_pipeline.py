@@ -303,6 +303,22 @@ async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(tmp_path, 
     assert [m.word for m in result.matches] == ["shit"]
 
 
+async def test_a_phrase_with_one_word_only_the_prompt_heard_is_kept(tmp_path):
+    first = [
+        Token("son", 0.5, 0.7, 0.9),
+        Token("of", 0.7, 0.8, 0.9),
+        Token("a", 0.8, 0.86, 0.02),
+        Token("bitch", 0.86, 1.2, 0.9),
+    ]
+    plain = [Token("sun", 0.5, 0.7, 0.6), Token("of", 0.7, 0.8, 0.9), Token("a", 0.8, 1.0, 0.5)]
+    # (A one-word entry, so that there are hotwords and a hearing without them.)
+    entries = [make_entry("son of a bitch", severity="high"), make_entry("fuck", severity="high")]
+    result, calls = await _dry_run(tmp_path, entries, first, [], plain=plain)
+    assert calls[0][1] == ["fuck"] and calls[1][1] == []
+    assert [w.text for w in result.words] == ["son", "of", "a", "bitch"]
+    assert [m.word for m in result.matches] == ["son of a bitch"]
+
+
 def _cut_entries():
     return [make_entry("shit", severity="medium"), make_entry("shithead", severity="high")]
 
