@@ -114,9 +114,11 @@ _SAMPLE_RATE = 16_000  # what the transcriber takes
 _RECHECK_PROBABILITY = 0.3
 _RECHECK_CONTEXT = 3.0
 _SPLIT_PROBABILITY = 0.1
-# A match Whisper gave no more than this with the hotwords may be the prompt's word alone
-# (see _plain_hearing).
+# A match Whisper gave no more than this with the hotwords, or less than
+# _RECHECK_PROBABILITY where the hearing without them wrote a word at least _LONGER_LETTERS
+# longer, may be the prompt's word alone (see _plain_hearing).
 _FORCED_PROBABILITY = 0.05
+_LONGER_LETTERS = 2
 _JOINED_GAP = 0.02
 _EPSILON = 1e-6  # word times are sums of float seconds
 # Words Whisper gave less than this that spell this close to a listed word are heard again
@@ -460,9 +462,11 @@ async def _plain_hearing(
     nothing over it and is at least _RECHECK_PROBABILITY sure of the one word over its
     middle ("shit arcade", 0.03, for "shiitake", heard "sheet arcade" with 0.45): that word
     takes its place. (A listed word at a file's first sample gets as little, but there this
-    hearing hears a listed word too, or is unsure of what it hears.) Not where that word
-    spells close to the match (a near-homophone, "Baster" for "bastard"): that may be the
-    listed word misheard.
+    hearing hears a listed word too, or is unsure of what it hears.) So does a longer word,
+    by _LONGER_LETTERS or more, over a match Whisper was unsure of (under
+    _RECHECK_PROBABILITY): the prompt carved the listed word out of it ("arse", 0.11, for
+    "harass", heard "harass" with 0.49). Not where that word spells close to the match (a
+    near-homophone, "Baster" for "bastard"): that may be the listed word misheard.
     """
     plain: list[Token] = []
     async for item in transcribe(mono, duration, ()):
@@ -476,19 +480,21 @@ async def _plain_hearing(
     pieces = [(m.start, m.end, plain[m.first : m.last + 1]) for m in found]
     for match in matches:
         # One word: a phrase with one unsure word in it ("son of a bitch") is left alone.
-        if match.first != match.last or words[match.first].probability > _FORCED_PROBABILITY:
+        unsure = words[match.first].probability
+        if match.first != match.last or unsure >= _RECHECK_PROBABILITY:
             continue
         if any(_overlap(m, match) for m in heard):
             continue
         middle = 0.5 * (match.start + match.end)
         over = [t for t in plain if t.start <= middle <= t.end]
-        if (
-            len(over) == 1
-            and over[0].probability >= _RECHECK_PROBABILITY
-            and _similarity(over[0].text, match.text) < _NEAR_RATIO
-        ):
-            logger.info("%r only the prompt heard: %r without it", match.text, over[0].text)
-            pieces.append((match.start, match.end, over))
+        if len(over) != 1 or over[0].probability < _RECHECK_PROBABILITY:
+            continue
+        word = over[0]
+        longer = len(_bare(word.text)) >= len(_bare(match.text)) + _LONGER_LETTERS
+        near = _similarity(word.text, match.text) >= _NEAR_RATIO
+        if (unsure <= _FORCED_PROBABILITY or longer) and not near:
+            logger.info("%r only the prompt heard: %r without it", match.text, word.text)
+            pieces.append((match.start, match.end, [word]))
     if not pieces:
         return words, plain
     if found:

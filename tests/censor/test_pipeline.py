@@ -273,16 +273,27 @@ def _forced_first(probability):
     ]
 
 
-async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(tmp_path):
-    # "shit arcade" (0.03) for "shiitake": without hotwords Whisper hears "sheet" (0.45).
+@pytest.mark.parametrize(
+    "probability, word",
+    [
+        # "shit arcade" (0.03) for "shiitake": without hotwords Whisper hears "sheet" (0.45).
+        (0.03, "sheet"),
+        # Unsure, and the word without hotwords is longer: the prompt carved the listed word
+        # out of it ("arse", 0.11, for "harass").
+        (0.11, "shiitake"),
+    ],
+)
+async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(
+    tmp_path, probability, word
+):
     plain = [
         Token("bought", 0.5, 0.8, 0.9),
-        Token("sheet", 0.8, 1.08, 0.45),
+        Token(word, 0.8, 1.08, 0.45),
         Token("arcade", 1.08, 1.45, 0.6),
     ]
     entries = [make_entry("shit", severity="medium")]
-    result, _ = await _dry_run(tmp_path, entries, _forced_first(0.03), [], plain=plain)
-    assert [w.text for w in result.words] == ["bought", "sheet", "arcade"]
+    result, _ = await _dry_run(tmp_path, entries, _forced_first(probability), [], plain=plain)
+    assert [w.text for w in result.words] == ["bought", word, "arcade"]
     assert result.matches == [] and result.words_detected == 0
 
 
@@ -294,6 +305,8 @@ async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(tm
         (0.03, Token("shit", 0.8, 1.08, 0.2)),  # the plain one hears the listed word too
         (0.03, Token("sheet", 0.8, 0.9, 0.45)),  # not over the match's middle
         (0.03, Token("shot", 0.8, 1.08, 0.45)),  # it spells close: the listed word misheard?
+        (0.11, Token("sheet", 0.8, 1.08, 0.45)),  # unsure, but not that unsure, nor longer
+        (0.3, Token("shiitake", 0.8, 1.08, 0.45)),  # longer, but Whisper was not unsure
     ],
 )
 async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(tmp_path, probability, over):
