@@ -490,6 +490,8 @@ async def _plain_hearing(
         if len(over) != 1 or over[0].probability < _RECHECK_PROBABILITY:
             continue
         word = over[0]
+        if not _bare(word.text):
+            continue  # punctuation alone: no other word was heard there
         longer = len(_bare(word.text)) >= len(_bare(match.text)) + _LONGER_LETTERS
         near = _similarity(word.text, match.text) >= _NEAR_RATIO
         if (unsure <= _FORCED_PROBABILITY or longer) and not near:

@@ -307,6 +307,7 @@ async def test_a_listed_word_only_the_prompt_heard_gives_way_to_the_plain_one(
         (0.03, Token("shot", 0.8, 1.08, 0.45)),  # it spells close: the listed word misheard?
         (0.11, Token("sheet", 0.8, 1.08, 0.45)),  # unsure, but not that unsure, nor longer
         (0.3, Token("shiitake", 0.8, 1.08, 0.45)),  # longer, but Whisper was not unsure
+        (0.03, Token("...", 0.8, 1.08, 0.45)),  # no word there at all
     ],
 )
 async def test_a_listed_word_heard_otherwise_without_hotwords_is_kept(tmp_path, probability, over):
