@@ -223,14 +223,7 @@ async def _split_words(
     match Whisper was unsure of, or whose joined clean neighbour it was unsure of, is heard
     again, with 3 s of audio each side and no hotwords.
     """
-    matched = {k for m in matches for k in range(m.first, m.last + 1)}
-
-    def clean_joined(match: Match, k: int) -> bool:
-        """Whether word ``k`` is a clean word that runs on with no gap into or from the match."""
-        if not 0 <= k < len(words) or k in matched:
-            return False
-        word = words[k]
-        return _joined(word.end, match.start) if k < match.first else _joined(match.end, word.start)
+    matched = _matched(matches)
 
     def split(
         match: Match, heard: Sequence[Token], listed: Sequence[Match], cut_before: bool
@@ -253,7 +246,8 @@ async def _split_words(
     for i, match in enumerate(matches):
         unsure = min(t.probability for t in words[match.first : match.last + 1])
         before, after = match.first - 1, match.last + 1
-        into, off = clean_joined(match, after), clean_joined(match, before)
+        into = _clean_joined(words, matched, match, after)
+        off = _clean_joined(words, matched, match, before)
         # The hearing without hotwords is there already: every match that runs on into or
         # from a clean word is checked against it ("dick insonetite" for "Dickinson", sure
         # of "dick"), not only the unsure ones.
@@ -290,6 +284,20 @@ def _joined(end: float, start: float) -> bool:
     return start - end <= _JOINED_GAP + _EPSILON
 
 
+def _matched(matches: Sequence[Match]) -> set[int]:
+    """The indices of the words the matches cover."""
+    return {k for m in matches for k in range(m.first, m.last + 1)}
+
+
+def _clean_joined(words: Sequence[Token], matched: set[int], match: Match, k: int) -> bool:
+    """Whether word ``k`` is a clean word (not in ``matched``) that runs on with no gap into
+    or from the match."""
+    if not 0 <= k < len(words) or k in matched:
+        return False
+    word = words[k]
+    return _joined(word.end, match.start) if k < match.first else _joined(match.end, word.start)
+
+
 async def _cut_short(
     mono: np.ndarray,
     words: list[Token],
@@ -310,14 +318,12 @@ async def _cut_short(
     clean word the prompt split is not heard as a longer listed one.)
     """
     forms = _sound_alikes(entries)
-    matched = {k for m in matches for k in range(m.first, m.last + 1)}
+    matched = _matched(matches)
     out = list(words)
     for match in matches:
         after = match.last + 1
         if (
-            after >= len(words)
-            or after in matched
-            or not _joined(match.end, words[after].start)
+            not _clean_joined(words, matched, match, after)
             or words[after].probability >= _RECHECK_PROBABILITY
         ):
             continue
@@ -381,7 +387,7 @@ async def _near_misses(
         if not close:
             continue
         heard = await _hear_again(mono, word.start, word.end, close, transcribe)
-        found = [m for m in matcher.match(heard) if m.start < word.end and m.end > word.start]
+        found = [m for m in matcher.match(heard) if _overlap(m, word)]
         logger.debug("near-homophone %r heard again as %s", word.text, [m.text for m in found])
         if not found:
             continue
@@ -582,7 +588,7 @@ async def run_censor(
 
         await progress("matching", 0.0, "Matching words against the list...")
         matches = matcher.match(words)
-        matched = {i for m in matches for i in range(m.first, m.last + 1)}
+        matched = _matched(matches)
         words = await _near_misses(mono, words, matched, request.entries, matcher, transcribe)
         matches = matcher.match(words)
         words = await _opening(mono, words, matches, hotwords, matcher, transcribe)
