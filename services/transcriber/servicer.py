@@ -129,15 +129,22 @@ class TranscriberServicer(transcriber_pb2_grpc.TranscriberServicer):
         max_bytes = int(self._max_seconds * SAMPLE_RATE) * _BYTES_PER_SAMPLE
         config: pb.TranscribeConfig | None = None
         pcm = bytearray()
+        over = False
         async for request in request_iterator:
             if config is None:
                 config = request.config
-            if len(pcm) + len(request.pcm_f32le) > max_bytes:
-                raise InvalidArgument(
-                    f"audio is longer than the limit of {self._max_seconds:g} seconds; "
-                    "send it in parts with offset_seconds"
-                )
+            if over or len(pcm) + len(request.pcm_f32le) > max_bytes:
+                # Read the rest and drop it, then fail: ending the call while the client
+                # still writes reaches a grpc.aio client as INTERNAL, not this error
+                # (grpc/grpc#36066).
+                over = True
+                continue
             pcm += request.pcm_f32le
+        if over:
+            raise InvalidArgument(
+                f"audio is longer than the limit of {self._max_seconds:g} seconds; "
+                "send it in parts with offset_seconds"
+            )
         if config is None:
             raise InvalidArgument("the request stream was empty: send a config first")
         if len(pcm) % _BYTES_PER_SAMPLE:

@@ -32,10 +32,12 @@ def requests(
 
 
 async def transcribe(
-    channel: grpc.aio.Channel, pcm: bytes, **config: object
+    channel: grpc.aio.Channel, pcm: bytes, chunk_bytes: int = SAMPLE_RATE // 2 * 4, **config: object
 ) -> list[pb.TranscribeResponse]:
     stub = transcriber_pb2_grpc.TranscriberStub(channel)
-    call = stub.Transcribe(requests(pcm, pb.TranscribeConfig(**config)))  # type: ignore[arg-type]
+    call = stub.Transcribe(
+        requests(pcm, pb.TranscribeConfig(**config), chunk_bytes)  # type: ignore[arg-type]
+    )
     return [response async for response in call]
 
 
@@ -81,12 +83,15 @@ async def test_audio_over_the_limit_is_invalid(
     make_server: Callable[..., Awaitable[TranscriberServer]],
 ) -> None:
     server = await make_server(max_seconds=1.0)
-    pcm = np.zeros(SAMPLE_RATE * 2, dtype="<f4").tobytes()
+    # Many small chunks still to send after the limit: the client must get the error,
+    # not an INTERNAL from a write that lost the race with the end of the call.
+    pcm = np.zeros(SAMPLE_RATE * 10, dtype="<f4").tobytes()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await transcribe(channel, pcm)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "limit of 1 seconds" in (caught.value.details() or "")
+        for _ in range(5):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await transcribe(channel, pcm, chunk_bytes=SAMPLE_RATE // 50 * 4)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "limit of 1 seconds" in (caught.value.details() or "")
 
 
 async def test_silence_gives_info_and_progress_without_words(channel: grpc.aio.Channel) -> None:
